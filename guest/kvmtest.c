@@ -1,0 +1,780 @@
+/*
+ * kvmtest - small KVM exerciser, run inside the test guest (kvm-amd on
+ * emulated SVM).  One binary, several subcommands; see usage() below.
+ *
+ * Build: gcc -O2 -Wall -Wextra -Werror -pthread -o kvmtest kvmtest.c
+ *
+ * Every failure is reported as "kvmtest: <what> failed: <reason>" on
+ * stderr; the process exits 0 on success and 1 on any failure.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#define GUEST_MEM_SIZE	0x10000		/* 64 KiB per memslot */
+#define GUEST_ENTRY	0x1000		/* guest code address (CS base 0) */
+#define GUEST_PORT	0x10		/* guest reports its result here */
+#define GUEST_RESULT	5050		/* 1 + 2 + ... + 100 */
+#define SLOT1_GPA	0x100000	/* lockdep-chain's temporary slot */
+
+#define MSR_IA32_APICBASE	0x1b
+#define APICBASE_BSP		0x100ULL
+#define APICBASE_ENABLE		0x800ULL	/* deliberately left clear */
+#define APICBASE_DEFAULT	0xfee00000ULL
+
+#define NX_PARAM	"/sys/module/kvm/parameters/nx_huge_pages"
+#define MAX_REPORTS	20	/* hold/churn: cap on printed failures */
+
+/*
+ * 16-bit real-mode guest, copied to GUEST_ENTRY: sums 1..100 into AX,
+ * writes AX (16-bit) to GUEST_PORT, then halts.
+ */
+static const uint8_t guest_code[] = {
+	0xb9, 0x64, 0x00,	/*     mov  $100, %cx                 */
+	0x31, 0xc0,		/*     xor  %ax, %ax                  */
+	0x01, 0xc8,		/* 1:  add  %cx, %ax                  */
+	0xe2, 0xfc,		/*     loop 1b   (dec %cx; jnz 1b)    */
+	0xe7, GUEST_PORT,	/*     out  %ax, $GUEST_PORT          */
+	0xf4,			/*     hlt                            */
+};
+
+/* ---------- error reporting ---------- */
+
+static int reports;	/* failures printed so far (updated atomically) */
+
+/* Print "kvmtest: <what> failed: <detail>" (rate-limited); returns -1. */
+static int fail(const char *what, const char *detail)
+{
+	int n = __atomic_fetch_add(&reports, 1, __ATOMIC_RELAXED);
+
+	if (n < MAX_REPORTS)
+		fprintf(stderr, "kvmtest: %s failed: %s\n", what, detail);
+	else if (n == MAX_REPORTS)
+		fprintf(stderr, "kvmtest: further failure messages suppressed\n");
+	return -1;
+}
+
+/* fail() with strerror(errno) as detail; thread-safe (GNU strerror_r). */
+static int fail_errno(const char *what)
+{
+	char buf[128];
+
+	return fail(what, strerror_r(errno, buf, sizeof(buf)));
+}
+
+static void __attribute__((noreturn)) die_errno(const char *what)
+{
+	fail_errno(what);
+	exit(1);
+}
+
+/* ---------- VM setup / teardown ---------- */
+
+struct vm {
+	int kvm_fd, vm_fd, vcpu_fd;
+	uint8_t *mem;		/* backing of memslot 0 */
+	struct kvm_run *run;	/* vCPU's shared run structure */
+	size_t run_size;
+};
+
+static int set_memslot(int vm_fd, uint32_t slot, uint64_t gpa,
+		       uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,	/* 0 deletes the slot */
+		.userspace_addr = (uintptr_t)host,
+	};
+
+	return ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+/* Release whatever vm_create() managed to set up; safe on partial state. */
+static void vm_destroy(struct vm *v)
+{
+	if (v->run)
+		munmap(v->run, v->run_size);
+	if (v->vcpu_fd >= 0)
+		close(v->vcpu_fd);
+	if (v->vm_fd >= 0)
+		close(v->vm_fd);
+	if (v->mem)
+		munmap(v->mem, GUEST_MEM_SIZE);
+	if (v->kvm_fd >= 0)
+		close(v->kvm_fd);
+	*v = (struct vm){ .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
+}
+
+/*
+ * Open /dev/kvm, create a VM (optionally with an in-kernel irqchip),
+ * memslot 0 holding the guest code, and vCPU 0 prepared for real mode at
+ * 0:GUEST_ENTRY.  On failure returns -1; the caller must still call
+ * vm_destroy().
+ */
+static int vm_create(struct vm *v, int irqchip)
+{
+	struct kvm_sregs sregs;
+	char buf[64];
+	int r;
+
+	*v = (struct vm){ .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
+
+	v->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (v->kvm_fd < 0)
+		return fail_errno("open /dev/kvm");
+	r = ioctl(v->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (r < 0)
+		return fail_errno("KVM_GET_API_VERSION");
+	if (r != KVM_API_VERSION) {
+		snprintf(buf, sizeof(buf), "version %d, expected %d",
+			 r, KVM_API_VERSION);
+		return fail("KVM_GET_API_VERSION check", buf);
+	}
+
+	v->vm_fd = ioctl(v->kvm_fd, KVM_CREATE_VM, 0);
+	if (v->vm_fd < 0)
+		return fail_errno("KVM_CREATE_VM");
+	if (irqchip && ioctl(v->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return fail_errno("KVM_CREATE_IRQCHIP");
+
+	v->mem = mmap(NULL, GUEST_MEM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (v->mem == MAP_FAILED) {
+		v->mem = NULL;
+		return fail_errno("mmap guest memory");
+	}
+	memcpy(v->mem + GUEST_ENTRY, guest_code, sizeof(guest_code));
+	if (set_memslot(v->vm_fd, 0, 0, GUEST_MEM_SIZE, v->mem) < 0)
+		return fail_errno("KVM_SET_USER_MEMORY_REGION (slot 0)");
+
+	v->vcpu_fd = ioctl(v->vm_fd, KVM_CREATE_VCPU, 0);
+	if (v->vcpu_fd < 0)
+		return fail_errno("KVM_CREATE_VCPU");
+	r = ioctl(v->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (r < 0)
+		return fail_errno("KVM_GET_VCPU_MMAP_SIZE");
+	if ((size_t)r < sizeof(struct kvm_run)) {
+		snprintf(buf, sizeof(buf), "size %d is too small", r);
+		return fail("KVM_GET_VCPU_MMAP_SIZE check", buf);
+	}
+	v->run_size = r;
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->vcpu_fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		return fail_errno("mmap kvm_run");
+	}
+
+	/*
+	 * A new vCPU is at the reset vector (CS base 0xffff0000); make CS
+	 * flat at 0 so that CS:IP = 0:GUEST_ENTRY.  The other segments
+	 * already have base 0 and a 64 KiB limit.
+	 */
+	if (ioctl(v->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return fail_errno("KVM_GET_SREGS");
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	if (ioctl(v->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+		return fail_errno("KVM_SET_SREGS");
+	return 0;
+}
+
+/* KVM_RUN, restarted if a signal interrupted it (guest state is kept). */
+static int vcpu_run(struct vm *v)
+{
+	int r;
+
+	do
+		r = ioctl(v->vcpu_fd, KVM_RUN, 0);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static void describe_exit(const struct kvm_run *run, char *buf, size_t len)
+{
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		snprintf(buf, len, "I/O exit dir %u port 0x%x size %u count %u",
+			 run->io.direction, run->io.port, run->io.size,
+			 run->io.count);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(buf, len, "entry failure, reason 0x%llx",
+			 (unsigned long long)
+			 run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(buf, len, "internal error, suberror %u",
+			 run->internal.suberror);
+		break;
+	default:
+		snprintf(buf, len, "unexpected exit reason %u",
+			 run->exit_reason);
+		break;
+	}
+}
+
+/*
+ * Run the guest program once from the start: expect an OUT of
+ * GUEST_RESULT to GUEST_PORT, then a HLT exit (no in-kernel irqchip, so
+ * HLT comes back to userspace and the vCPU stays runnable).
+ */
+static int guest_run(struct vm *v)
+{
+	struct kvm_run *run = v->run;
+	struct kvm_regs regs;
+	uint16_t val;
+	char buf[128];
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = GUEST_ENTRY;
+	regs.rflags = 0x2;	/* bit 1 of RFLAGS is reserved, always 1 */
+	if (ioctl(v->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+		return fail_errno("KVM_SET_REGS");
+
+	if (vcpu_run(v) < 0)
+		return fail_errno("KVM_RUN");
+	if (run->exit_reason != KVM_EXIT_IO ||
+	    run->io.direction != KVM_EXIT_IO_OUT ||
+	    run->io.port != GUEST_PORT || run->io.size != 2 ||
+	    run->io.count != 1) {
+		describe_exit(run, buf, sizeof(buf));
+		return fail("guest I/O exit check", buf);
+	}
+	memcpy(&val, (uint8_t *)run + run->io.data_offset, sizeof(val));
+	if (val != GUEST_RESULT) {
+		snprintf(buf, sizeof(buf), "guest wrote %u, expected %u",
+			 val, GUEST_RESULT);
+		return fail("guest result check", buf);
+	}
+
+	/* This KVM_RUN completes the OUT and continues to the HLT. */
+	if (vcpu_run(v) < 0)
+		return fail_errno("KVM_RUN (after I/O)");
+	if (run->exit_reason != KVM_EXIT_HLT) {
+		describe_exit(run, buf, sizeof(buf));
+		return fail("guest HLT exit check", buf);
+	}
+	return 0;
+}
+
+/* Full cycle: create VM + vCPU, run the guest once, tear down. */
+static int vm_cycle(void)
+{
+	struct vm v;
+	int r = vm_create(&v, 0);
+
+	if (r == 0)
+		r = guest_run(&v);
+	vm_destroy(&v);
+	return r;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Pin the calling thread (the whole process if single-threaded). */
+static int pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* ---------- run ---------- */
+
+static int cmd_run(int count)
+{
+	for (int i = 0; i < count; i++)
+		if (vm_cycle() < 0)
+			return 1;
+	printf("kvmtest: run: %d/%d guest runs ok on cpu %d\n",
+	       count, count, sched_getcpu());
+	return 0;
+}
+
+/* ---------- hold ---------- */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int cmd_hold(const char *until_file, int max_seconds)
+{
+	/* No SA_RESTART: the signal just cuts the 100 ms sleep short. */
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	const struct timespec tick = { .tv_sec = 0, .tv_nsec = 100000000 };
+	long runs = 0, failures = 0;
+	double deadline;
+	struct vm v;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    sigaction(SIGINT, &sa, NULL) < 0)
+		die_errno("sigaction");
+
+	if (vm_create(&v, 0) < 0) {
+		vm_destroy(&v);
+		return 1;
+	}
+	deadline = now() + max_seconds;
+	for (;;) {
+		if (guest_run(&v) == 0) {
+			if (runs++ == 0) {
+				printf("ready\n");
+				fflush(stdout);
+			}
+		} else {
+			failures++;
+		}
+		if (stop_requested || access(until_file, F_OK) == 0 ||
+		    now() >= deadline)
+			break;
+		nanosleep(&tick, NULL);	/* EINTR is fine: re-checked above */
+	}
+	vm_destroy(&v);
+	printf("kvmtest: hold: %ld runs, %ld failures\n", runs, failures);
+	return failures > 0 || runs == 0;
+}
+
+/* ---------- churn ---------- */
+
+struct churn_thread {
+	pthread_t tid;
+	int index;
+	const int *cpus;	/* CPU list to rotate over (may be empty) */
+	int ncpus;
+	double deadline;
+	long created, failures, offline_skips;
+};
+
+/*
+ * Pin the calling thread to the next CPU of the list, starting at *next.
+ * EINVAL means the CPU is offline (another process hot-unplugs CPUs):
+ * skip it and try the following one; it will be retried on a later
+ * round.  If every listed CPU is offline, keep the current affinity.
+ */
+static void churn_pin(struct churn_thread *t, int *next)
+{
+	char what[64];
+
+	for (int tries = 0; tries < t->ncpus; tries++) {
+		int cpu = t->cpus[*next];
+
+		*next = (*next + 1) % t->ncpus;
+		if (pin_to_cpu(cpu) == 0)
+			return;
+		if (errno == EINVAL) {
+			t->offline_skips++;
+			continue;
+		}
+		snprintf(what, sizeof(what), "sched_setaffinity to cpu %d", cpu);
+		fail_errno(what);
+		t->failures++;
+		return;
+	}
+}
+
+static void *churn_main(void *arg)
+{
+	struct churn_thread *t = arg;
+	int next = t->ncpus ? t->index % t->ncpus : 0;	/* stagger threads */
+
+	while (now() < t->deadline && !stop_requested) {
+		if (t->ncpus)
+			churn_pin(t, &next);
+		if (vm_cycle() == 0)
+			t->created++;
+		else
+			t->failures++;
+	}
+	return NULL;
+}
+
+static int cmd_churn(int nthreads, int seconds, const int *cpus, int ncpus)
+{
+	struct churn_thread *threads = calloc(nthreads, sizeof(*threads));
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	long created = 0, failures = 0, skips = 0;
+	double deadline = now() + seconds;
+	int r;
+
+	if (!threads)
+		die_errno("calloc");
+	/* SIGINT/SIGTERM end the churn early, as a normal finish. */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    sigaction(SIGINT, &sa, NULL) < 0)
+		die_errno("sigaction");
+	for (int i = 0; i < nthreads; i++) {
+		threads[i].index = i;
+		threads[i].cpus = cpus;
+		threads[i].ncpus = ncpus;
+		threads[i].deadline = deadline;
+		r = pthread_create(&threads[i].tid, NULL, churn_main,
+				   &threads[i]);
+		if (r) {
+			errno = r;
+			die_errno("pthread_create");
+		}
+	}
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(threads[i].tid, NULL);
+		created += threads[i].created;
+		failures += threads[i].failures;
+		skips += threads[i].offline_skips;
+	}
+	free(threads);
+	if (ncpus)
+		printf("kvmtest: churn: %ld pin attempts skipped an offline cpu\n",
+		       skips);
+	printf("kvmtest: churn: %ld vms created and run, %ld failures\n",
+	       created, failures);
+	return failures > 0 || created == 0;
+}
+
+/* ---------- lockdep-chain ---------- */
+
+static int write_param(const char *val)
+{
+	int fd = open(NX_PARAM, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * Flip kvm.nx_huge_pages and restore it.  The brief asks for writing "Y";
+ * a write of the value already set is a no-op in the kernel (no locks
+ * taken), so when it is already "Y" we flip to "N" instead.
+ */
+static int nx_huge_pages_toggle(void)
+{
+	char orig[32];
+	const char *flip;
+	ssize_t n;
+	int fd = open(NX_PARAM, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT) {
+		printf("kvmtest: note: %s missing, skipping its write\n",
+		       NX_PARAM);
+		return 0;
+	}
+	if (fd < 0)
+		return fail_errno("open " NX_PARAM);
+	n = read(fd, orig, sizeof(orig) - 1);
+	close(fd);
+	if (n < 0)
+		return fail_errno("read " NX_PARAM);
+	orig[n] = '\0';
+	orig[strcspn(orig, "\n")] = '\0';
+
+	flip = orig[0] == 'Y' ? "N" : "Y";
+	if (write_param(flip) < 0) {
+		if (errno == EPERM || errno == EACCES) {
+			/* e.g. "never": mitigation hard-disabled at boot */
+			printf("kvmtest: note: cannot write %s (value \"%s\"): %s; continuing\n",
+			       NX_PARAM, orig, strerror(errno));
+			return 0;
+		}
+		return fail_errno("write " NX_PARAM);
+	}
+	if (write_param(orig) < 0)
+		return fail_errno("restore " NX_PARAM);
+	return 0;
+}
+
+/*
+ * Take, in one pass, the lock edges of the kvm_lock / cpu_hotplug_lock
+ * cycle so that a lockdep kernel records all of them:
+ *   - memslot add/delete: slots_lock held across synchronize_srcu() on
+ *     kvm->srcu                                  => slots_lock -> srcu
+ *   - KVM_SET_MSRS runs under the vCPU's kvm->srcu read lock; clearing
+ *     the APIC enable bit bumps the apic_hw_disabled static key, whose
+ *     static_key_slow_inc() takes cpus_read_lock() => srcu -> cpu_hotplug_lock
+ *   - writing nx_huge_pages takes kvm_lock, then every VM's slots_lock
+ *     (our VM must still exist)                  => kvm_lock -> slots_lock
+ * CPU hotplug (KVM's online/offline callbacks take kvm_lock under the
+ * hotplug lock) supplies cpu_hotplug_lock -> kvm_lock, closing the cycle.
+ * The vCPU is never run.
+ */
+static int cmd_lockdep_chain(void)
+{
+	struct kvm_msrs *msrs = NULL;
+	void *mem1 = MAP_FAILED;
+	struct vm v;
+	int ret = 1, r;
+
+	/* KVM_CREATE_VM, KVM_CREATE_IRQCHIP, memslot 0, KVM_CREATE_VCPU */
+	if (vm_create(&v, 1) < 0)
+		goto out;
+
+	mem1 = mmap(NULL, GUEST_MEM_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem1 == MAP_FAILED) {
+		fail_errno("mmap slot 1 memory");
+		goto out;
+	}
+	if (set_memslot(v.vm_fd, 1, SLOT1_GPA, GUEST_MEM_SIZE, mem1) < 0) {
+		fail_errno("KVM_SET_USER_MEMORY_REGION (add slot 1)");
+		goto out;
+	}
+	if (set_memslot(v.vm_fd, 1, SLOT1_GPA, 0, mem1) < 0) {
+		fail_errno("KVM_SET_USER_MEMORY_REGION (delete slot 1)");
+		goto out;
+	}
+
+	/* kvm_msrs ends in a flexible array: room for one entry. */
+	msrs = calloc(1, sizeof(*msrs) + sizeof(msrs->entries[0]));
+	if (!msrs) {
+		fail_errno("calloc");
+		goto out;
+	}
+	msrs->nmsrs = 1;
+	msrs->entries[0].index = MSR_IA32_APICBASE;
+	msrs->entries[0].data = (APICBASE_DEFAULT | APICBASE_BSP) & ~APICBASE_ENABLE;
+	/* KVM_SET_MSRS returns how many MSRs it set; stops at the first bad one. */
+	r = ioctl(v.vcpu_fd, KVM_SET_MSRS, msrs);
+	if (r < 0) {
+		fail_errno("KVM_SET_MSRS (APIC base)");
+		goto out;
+	}
+	if (r != 1) {
+		fail("KVM_SET_MSRS (APIC base)", "KVM rejected the value (0 of 1 MSRs set)");
+		goto out;
+	}
+
+	if (nx_huge_pages_toggle() < 0)
+		goto out;
+
+	printf("kvmtest: lockdep-chain: done\n");
+	ret = 0;
+out:
+	free(msrs);
+	if (mem1 != MAP_FAILED)
+		munmap(mem1, GUEST_MEM_SIZE);
+	vm_destroy(&v);
+	return ret;
+}
+
+/* ---------- command line ---------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: kvmtest <command> [options]\n"
+"\n"
+"commands:\n"
+"  run [--count K]            K times (default 1): create a VM and vCPU, run a\n"
+"                             tiny real-mode guest (OUT then HLT), destroy it\n"
+"  hold --until-file PATH [--max-seconds S]\n"
+"                             keep one VM; re-run the guest every 100 ms until\n"
+"                             PATH exists, S seconds pass (default 600) or\n"
+"                             SIGTERM/SIGINT; prints \"ready\" after the first\n"
+"                             good run; R in the summary counts good runs\n"
+"  churn --threads T --seconds S [--cpus LIST]\n"
+"                             T threads create/run/destroy VMs for S seconds;\n"
+"                             with LIST (e.g. 0,2-3) each thread re-pins to the\n"
+"                             next listed CPU per VM, skipping offline CPUs;\n"
+"                             SIGTERM/SIGINT end it early\n"
+"  lockdep-chain              walk the kvm_lock/slots_lock/srcu/cpu_hotplug_lock\n"
+"                             edges once (irqchip, memslot add+delete, APIC base\n"
+"                             write, nx_huge_pages toggle)\n"
+"\n"
+"common options:\n"
+"  --cpu N                    pin the process to CPU N before creating VMs\n"
+"  --help                     show this text\n");
+}
+
+static void __attribute__((noreturn)) bad_usage(const char *what,
+						const char *detail)
+{
+	fail(what, detail);
+	fprintf(stderr, "kvmtest: see 'kvmtest --help'\n");
+	exit(1);
+}
+
+static int parse_int(const char *opt, const char *s, int min, int max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		char buf[96];
+
+		snprintf(buf, sizeof(buf), "invalid value \"%s\" (want %d..%d)",
+			 s, min, max);
+		bad_usage(opt, buf);
+	}
+	return v;
+}
+
+/* Parse "0,2-3,5" into cpus[]; returns the number of entries. */
+static int parse_cpu_list(const char *s, int *cpus, int max)
+{
+	const int lim = CPU_SETSIZE - 1;
+	char *copy = strdup(s), *save = NULL, *tok;
+	int n = 0;
+
+	if (!copy)
+		die_errno("strdup");
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(tok, '-');
+		int lo, hi;
+
+		if (dash)
+			*dash = '\0';
+		lo = parse_int("--cpus", tok, 0, lim);
+		hi = dash ? parse_int("--cpus", dash + 1, lo, lim) : lo;
+		for (int c = lo; c <= hi; c++) {
+			if (n == max)
+				bad_usage("--cpus", "too many entries");
+			cpus[n++] = c;
+		}
+	}
+	free(copy);
+	if (n == 0)
+		bad_usage("--cpus", "empty list");
+	return n;
+}
+
+enum { O_CPU = 1, O_COUNT, O_UNTIL, O_MAXSEC, O_THREADS, O_SECONDS,
+       O_CPUS, O_HELP };
+#define BIT(o) (1u << (o))
+
+static const struct command {
+	const char *name;
+	unsigned int allowed;	/* BIT() of the options it accepts */
+} commands[] = {
+	{ "run",           BIT(O_COUNT) },
+	{ "hold",          BIT(O_UNTIL) | BIT(O_MAXSEC) },
+	{ "churn",         BIT(O_THREADS) | BIT(O_SECONDS) | BIT(O_CPUS) },
+	{ "lockdep-chain", 0 },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cpu",         required_argument, NULL, O_CPU },
+		{ "count",       required_argument, NULL, O_COUNT },
+		{ "until-file",  required_argument, NULL, O_UNTIL },
+		{ "max-seconds", required_argument, NULL, O_MAXSEC },
+		{ "threads",     required_argument, NULL, O_THREADS },
+		{ "seconds",     required_argument, NULL, O_SECONDS },
+		{ "cpus",        required_argument, NULL, O_CPUS },
+		{ "help",        no_argument,       NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	static int cpus[CPU_SETSIZE];
+	const struct command *cmd = NULL;
+	const char *until_file = NULL;
+	int cpu = -1, count = 1, max_seconds = 600, nthreads = 0;
+	int seconds = 0, ncpus = 0, o;
+	unsigned int seen = 0;
+
+	if (argc < 2)
+		bad_usage("command line", "no command given");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			cmd = &commands[i];
+	if (!cmd)
+		bad_usage("command line", "unknown command");
+
+	/* Options follow the command: parse argv[1..] as their own argv. */
+	while ((o = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (o) {
+		case O_HELP:
+			usage(stdout);
+			return 0;
+		case O_CPU:
+			cpu = parse_int("--cpu", optarg, 0, CPU_SETSIZE - 1);
+			break;
+		case O_COUNT:
+			count = parse_int("--count", optarg, 1, INT_MAX);
+			break;
+		case O_UNTIL:
+			until_file = optarg;
+			break;
+		case O_MAXSEC:
+			max_seconds = parse_int("--max-seconds", optarg, 1,
+						INT_MAX / 2);
+			break;
+		case O_THREADS:
+			nthreads = parse_int("--threads", optarg, 1, 4096);
+			break;
+		case O_SECONDS:
+			seconds = parse_int("--seconds", optarg, 1,
+					    INT_MAX / 2);
+			break;
+		case O_CPUS:
+			ncpus = parse_cpu_list(optarg, cpus, CPU_SETSIZE);
+			break;
+		default:	/* getopt already printed the reason */
+			bad_usage("command line", "bad option");
+		}
+		if (o != O_CPU && !(cmd->allowed & BIT(o)))
+			bad_usage("command line",
+				  "option not valid for this command");
+		seen |= BIT(o);
+	}
+	if (optind < argc - 1)
+		bad_usage("command line", "unexpected extra argument");
+	if (!strcmp(cmd->name, "hold") && !until_file)
+		bad_usage("hold", "--until-file is required");
+	if (!strcmp(cmd->name, "churn") &&
+	    !((seen & BIT(O_THREADS)) && (seen & BIT(O_SECONDS))))
+		bad_usage("churn", "--threads and --seconds are required");
+
+	if (cpu >= 0 && pin_to_cpu(cpu) < 0) {
+		char what[64];
+
+		snprintf(what, sizeof(what),
+			 "sched_setaffinity to cpu %d (offline or absent?)", cpu);
+		die_errno(what);
+	}
+
+	if (!strcmp(cmd->name, "run"))
+		return cmd_run(count);
+	if (!strcmp(cmd->name, "hold"))
+		return cmd_hold(until_file, max_seconds);
+	if (!strcmp(cmd->name, "churn"))
+		return cmd_churn(nthreads, seconds, cpus, ncpus);
+	return cmd_lockdep_chain();
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Dependencies layer: every Debian package the workbench uses, installed with
+# apt-get.  Idempotent, and fast when everything is there already.
+set -euo pipefail
+pkgs=(
+	linux-source-6.1                            # the base
+	build-essential bc flex bison libelf-dev libssl-dev cpio kmod rsync xz-utils
+	git ccache sparse codespell python3 python3-ply python3-git perl    # build, review gates
+	qemu-system-x86                             # boots (and the L2 guest)
+	gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu gcc-s390x-linux-gnu
+	gcc-powerpc64le-linux-gnu gcc-mips64el-linux-gnuabi64   # cross builds
+	gnuplot-nox                                 # benchmark plots
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#pkgs[@]} packages installed"
+	exit 0
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,465 @@
+"""Unit tests for scripts/report.py, run from the workbench top:
+
+    python3 -m unittest discover -s tests -v
+
+Recorded inputs live in tests/data/ (like tools/testing/kunit/test_data/).
+"""
+
+import contextlib
+import io
+import json
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+DATA = TESTS / "data"
+sys.path.insert(0, str(TESTS.parent / "scripts"))
+import report  # noqa: E402
+
+
+def read(name):
+    return (DATA / name).read_text()
+
+
+def run_main(*argv):
+    """(exit code, stdout) of report.py with these arguments."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = report.main(list(argv))
+    return rc, out.getvalue()
+
+
+# Every console log in tests/data/ and the splats it holds, as
+# (kind, start of the block's first line).  When a log is replaced by a
+# recorded one, update its row; line numbers are checked against the file.
+CONSOLE_LOGS = {
+    "clean-boot.log": [],
+    "guest-mentions-bug.log": [],
+    "warning.log": [
+        ("warning", "WARNING: CPU: 2 PID: 0 at arch/x86/kvm/vmx/vmx.c:2508 kvm_cpu_vmxon+"),
+    ],
+    "kvm-spurious-fault-bug.log": [
+        ("bug", "kernel BUG at arch/x86/kvm/x86.c:511!"),
+        ("oops", "BUG: kernel NULL pointer dereference, address: 0000000000000018"),
+    ],
+    "lockdep-circular.log": [
+        ("lockdep", "WARNING: possible circular locking dependency detected"),
+    ],
+}
+
+
+class ConsoleLogTest(unittest.TestCase):
+
+    def test_recorded_logs(self):
+        for name, expected in CONSOLE_LOGS.items():
+            with self.subTest(log=name):
+                text = read(name)
+                splats = report.scan_console(text)
+                self.assertEqual([s.kind for s in splats], [k for k, _ in expected])
+                lines = text.splitlines()
+                for s, (_, first) in zip(splats, expected):
+                    self.assertTrue(s.first.startswith(first), s.first)
+                    self.assertTrue(lines[s.lineno - 1].endswith(s.first))
+
+    def test_every_log_in_data_is_listed(self):
+        logs = {p.name for p in DATA.glob("*.log")}
+        self.assertEqual(logs, set(CONSOLE_LOGS))
+
+    def test_block_runs_to_end_trace(self):
+        (s,) = report.scan_console(read("warning.log"))
+        self.assertIn("Call Trace:", s.lines)
+        self.assertTrue(s.lines[-1].startswith("---[ end trace"))
+
+    def test_oops_line_belongs_to_the_open_block(self):
+        bug, oops = report.scan_console(read("kvm-spurious-fault-bug.log"))
+        self.assertIn("invalid opcode: 0000 [#1] PREEMPT SMP NOPTI", bug.lines)
+        self.assertIn("Oops: 0000 [#2] PREEMPT SMP NOPTI", oops.lines)
+        self.assertIn(" vmx_vcpu_free+0x6a/0x90 [kvm_intel]", oops.lines)
+
+    def test_block_is_at_most_80_lines(self):
+        text = "[    1.000000] WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x1\n" + "filler\n" * 200
+        (s,) = report.scan_console(text)
+        self.assertEqual(len(s.lines), report.MAX_BLOCK_LINES)
+
+    def test_next_trigger_starts_a_new_block(self):
+        text = ("[  245.1] INFO: task kworker/1:2:77 blocked for more than 120 seconds.\n"
+                "[  245.1]       Not tainted 6.1.192 #1\n"
+                "[  246.0] BUG: scheduling while atomic: wb-vcpu/245/0x00000002\n")
+        splats = report.scan_console(text)
+        self.assertEqual([(s.kind, s.lineno) for s in splats], [("hung", 1), ("bug", 3)])
+        self.assertEqual(len(splats[0].lines), 2)
+
+    def test_prefix_stripping(self):
+        for line, msg in [
+            ("[   12.345678] WARNING: x", "WARNING: x"),
+            ("[12345.678901] WARNING: x", "WARNING: x"),
+            ("<4>[    1.000000] WARNING: x", "WARNING: x"),
+            ("<4>WARNING: x", "WARNING: x"),
+            ("[    1.000000][    T1] WARNING: x", "WARNING: x"),
+            ("[    1.000000] ", ""),
+            ("WARNING: x", "WARNING: x"),
+            ("[    1.000000]  <TASK>", " <TASK>"),
+            ("  BUG: x", "  BUG: x"),
+        ]:
+            with self.subTest(line=line):
+                self.assertEqual(report.kernel_message(line), msg)
+
+    def test_line_rule(self):
+        # (console line, kind or None).  Guest script output is not flagged.
+        for line, kind in [
+            ("[    1.1] WARNING: CPU: 1 PID: 23 at arch/x86/kvm/x86.c:123 foo+0x1/0x2", "warning"),
+            ("[    1.1] BUG: kernel NULL pointer dereference, address: 0000000000000000", "oops"),
+            ("[    1.1] BUG: unable to handle page fault for address: ffffc90000a00000", "oops"),
+            ("[    1.1] BUG: sleeping function called from invalid context at kernel/locking/mutex.c:580", "bug"),
+            ("[    1.1] BUG: scheduling while atomic: wb-vcpu/245/0x00000002", "bug"),
+            ("[    1.1] kernel BUG at arch/x86/kvm/x86.c:511!", "bug"),
+            ("[    1.1] Oops: 0000 [#1] PREEMPT SMP NOPTI", "oops"),
+            ("[    1.1] Internal error: Oops - BUG: 0 [#1] SMP", "oops"),
+            ("[    1.1] general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP NOPTI", "gpf"),
+            ("[    1.1] Kernel panic - not syncing: Fatal exception", "panic"),
+            ("[    1.1] unchecked MSR access error: WRMSR to 0x3a (tried to write 0x0000000000000005) at rIP: 0xffffffff8107d9e4 (native_write_msr+0x4/0x20)", "msr"),
+            ("[    1.1] INFO: task wb-hotplug:240 blocked for more than 120 seconds.", "hung"),
+            ("[    1.1] watchdog: BUG: soft lockup - CPU#2 stuck for 22s! [wb-vcpu:245]", "softlockup"),
+            ("[    1.1] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:", "rcu-stall"),
+            ("[    1.1] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:", "rcu-stall"),
+            ("[    1.1] WARNING: possible circular locking dependency detected", "lockdep"),
+            ("[    1.1] WARNING: possible recursive locking detected", "lockdep"),
+            ("[    1.1] WARNING: inconsistent lock state", "lockdep"),
+            ("[    1.1] WARNING: possible irq lock inversion dependency detected", "lockdep"),
+            ("[    1.1] INFO: possible irq lock inversion dependency detected", "lockdep"),
+            ("[    1.1] WARNING: suspicious RCU usage", "lockdep"),
+            ("BUG: kernel NULL pointer dereference, address: 0000000000000000", "oops"),
+            ("# checking for BUG: none", None),
+            ("wb: checking for BUG: none", None),
+            ("[    1.1] wb: checking for BUG: none", None),
+            ("ok 3 - no BUG: in dmesg", None),
+            ("not ok 4 - Kernel panic - not syncing seen", None),
+            ("  BUG: indented", None),
+            ("[    1.1] traps: wb-vcpu[245] general protection fault ip:401136 sp:7ffd8c4e0c50 error:0", None),
+            ("[    1.1] kvm: enabling virtualization on CPU2 failed", None),
+            ("[    1.1] INFO: lockdep is turned off.", None),
+        ]:
+            with self.subTest(line=line):
+                self.assertEqual(report.trigger_kind(report.kernel_message(line)), kind)
+
+    def test_framed_headers(self):
+        frame = "============================="
+        self.assertEqual(report.trigger_kind("[ BUG: Invalid wait context ]", frame), "lockdep")
+        self.assertEqual(report.trigger_kind("WARNING: bad unlock balance detected!", frame), "lockdep")
+        self.assertEqual(report.trigger_kind("WARNING: bad unlock balance detected!"), "warning")
+        self.assertEqual(report.trigger_kind("BUG: KASAN: slab-use-after-free in f+0x1/0x2", frame), "bug")
+        self.assertIsNone(report.trigger_kind("[ BUG: Invalid wait context ]"))
+
+
+class TapTest(unittest.TestCase):
+
+    def test_complete(self):
+        results = report.parse_tap(read("tap-complete.txt"))
+        self.assertEqual([(r.name, r.status) for r in results], [
+            ("kvm modules load", "ok"),
+            ("cpu2 offline/online with a running vcpu", "not ok"),
+            ("s2idle cycle with a running vcpu", "skip"),
+            ("selftest kvm_create_max_vcpus", "ok"),
+            ("selftest hardware_disable_test", "not ok"),
+            ("selftest xapic_state_test", "skip"),
+        ])
+        self.assertEqual(results[2].reason, "no s2idle on this machine")
+
+    def test_truncated_last_line_is_ignored(self):
+        results = report.parse_tap(read("tap-truncated.txt"))
+        self.assertEqual([r.name for r in results],
+                         ["kvm modules load", "cpu2 offline/online with a running vcpu"])
+
+    def test_odd_lines(self):
+        text = ("TAP version 13\n1..5\n# ok 9 - a comment\n"
+                "ok 1 no dash\nok\nnot ok 3 - x # TODO later\n"
+                "ok 4 - y # skip lower case\nokay 5 - not a result\n  ok 6 - indented\n")
+        results = report.parse_tap(text)
+        self.assertEqual([(r.name, r.status, r.reason) for r in results], [
+            ("no dash", "ok", ""),
+            ("test 2", "ok", ""),
+            ("x", "not ok", "TODO later"),
+            ("y", "skip", "lower case"),
+        ])
+
+    def test_empty(self):
+        self.assertEqual(report.parse_tap(""), [])
+
+
+def tap(status, reason=""):
+    return report.TapResult("t", status, reason)
+
+
+class ExpectTest(unittest.TestCase):
+
+    def test_judge_expected(self):
+        # (expectation, TAP status or None if missing) -> (result, note start)
+        for expect, got, result, note in [
+            ("pass", "ok", "pass", ""),
+            ("pass", "not ok", "fail", "failed"),
+            ("pass", "skip", "fail", "unexpected skip"),
+            ("pass", None, "fail", "did not report"),
+            ("fail", "not ok", "pass", "old failure reproduced"),
+            ("fail", "ok", "fail", "expected the old failure, but it passed"),
+            ("fail", "skip", "fail", "expected the old failure, but skipped"),
+            ("fail", None, "fail", "did not report"),
+            ("skip", "skip", "pass", "skipped as expected"),
+            ("skip", "ok", "fail", "expected a skip, got ok"),
+            ("any", "ok", "pass", "any result accepted: ok"),
+            ("any", "not ok", "pass", "any result accepted: not ok"),
+            ("any", "skip", "pass", "any result accepted: skip"),
+            ("any", None, "fail", "did not report"),
+            ("flaky", "ok", "fail", "bad expectation"),
+        ]:
+            with self.subTest(expect=expect, got=got):
+                v = report.judge_expected("t", expect, tap(got) if got else None)
+                self.assertEqual(v.result, result)
+                self.assertTrue(v.note.startswith(note), v.note)
+
+    def test_judge_tests(self):
+        results = report.parse_tap(read("tap-truncated.txt")) + [
+            report.TapResult("unlisted fails", "not ok"),
+            report.TapResult("unlisted skips", "skip", "why"),
+        ]
+        expect = {
+            "s2idle cycle with a running vcpu": "pass",
+            "cpu2 offline/online with a running vcpu": "fail",
+            "kvm modules load": "pass",
+        }
+        got = [(v.test, v.result, v.note) for v in report.judge_tests(results, expect)]
+        self.assertEqual(got, [
+            ("kvm modules load", "pass", ""),
+            ("cpu2 offline/online with a running vcpu", "pass", "old failure reproduced"),
+            ("unlisted fails", "fail", "not ok (no expectation set)"),
+            ("unlisted skips", "skip", "why"),
+            ("s2idle cycle with a running vcpu", "fail", "did not report"),
+        ])
+
+
+class SplatVerdictTest(unittest.TestCase):
+
+    def splats(self, name):
+        return report.scan_console(read(name))
+
+    def test_no_splat_expected_and_none(self):
+        v = report.judge_splats("headline", self.splats("clean-boot.log"), None)
+        self.assertEqual((v.test, v.result), ("headline: no splat on console", "pass"))
+
+    def test_no_splat_expected_but_found(self):
+        v = report.judge_splats("headline", self.splats("kvm-spurious-fault-bug.log"), None)
+        self.assertEqual(v.result, "fail")
+        self.assertEqual(v.note, "bug at line 15: kernel BUG at arch/x86/kvm/x86.c:511! (+1 more)")
+
+    def test_expected_splat_seen(self):
+        splats = self.splats("kvm-spurious-fault-bug.log")
+        for rx in [r"kernel BUG at arch/x86/kvm/x86\.c", r"RIP: 0010:kvm_spurious_fault\+",
+                   r"^BUG: kernel NULL pointer"]:
+            with self.subTest(rx=rx):
+                v = report.judge_splats("headline", splats, rx)
+                self.assertEqual((v.test, v.result), ("headline: expected splat seen", "pass"))
+
+    def test_expected_splat_missing(self):
+        for log in ["clean-boot.log", "warning.log"]:
+            with self.subTest(log=log):
+                v = report.judge_splats("headline", self.splats(log), r"kernel BUG at")
+                self.assertEqual(v.result, "fail")
+                self.assertTrue(v.note.startswith("no splat matches"))
+
+    def test_bad_regex(self):
+        v = report.judge_splats("headline", [], "(")
+        self.assertEqual(v.result, "fail")
+        self.assertIn("bad expect_splat regex", v.note)
+
+
+class SelftestTest(unittest.TestCase):
+
+    def test_parse_expectations(self):
+        text = "# base kernel\n\nkvm_create_max_vcpus pass\nx86_64/xapic state skip  # comment\n"
+        self.assertEqual(report.parse_selftests_expect(text),
+                         {"kvm_create_max_vcpus": "pass", "x86_64/xapic state": "skip"})
+        with self.assertRaises(ValueError):
+            report.parse_selftests_expect("kvm_create_max_vcpus passed\n")
+
+    def test_expectations_round_trip(self):
+        text = report.selftests_expect_text(report.parse_tap(read("tap-complete.txt")))
+        self.assertEqual(report.parse_selftests_expect(text), {
+            "kvm_create_max_vcpus": "pass",
+            "hardware_disable_test": "fail",
+            "xapic_state_test": "skip",
+        })
+
+    def test_judge_selftest(self):
+        for base, got, result, note in [
+            ("pass", "ok", "pass", ""),
+            ("pass", "not ok", "fail", "regression: passed on base"),
+            ("pass", "skip", "fail", "regression: passed on base, now skipped"),
+            ("pass", None, "fail", "did not report"),
+            ("fail", "ok", "pass", "base: fail, now: ok"),
+            ("fail", "not ok", "pass", "base: fail, now: not ok"),
+            ("skip", "not ok", "pass", "base: skip, now: not ok"),
+        ]:
+            with self.subTest(base=base, got=got):
+                v = report.judge_selftest("selftest t", base, tap(got) if got else None)
+                self.assertEqual(v.result, result)
+                self.assertTrue(v.note.startswith(note), v.note)
+
+    def test_judge_tests_with_selftests(self):
+        results = report.parse_tap("ok 1 - selftest a\nnot ok 2 - selftest b\n"
+                                   "not ok 3 - selftest new\nok 4 - other\n")
+        base = {"a": "pass", "b": "pass", "gone": "pass"}
+        got = [(v.test, v.result) for v in report.judge_tests(results, {}, base)]
+        self.assertEqual(got, [
+            ("selftest a", "pass"),
+            ("selftest b", "fail"),
+            ("selftest new", "fail"),    # not on base: its own TAP result
+            ("other", "pass"),
+            ("selftest gone", "fail"),   # did not report
+        ])
+
+
+BASE_TAP = """TAP version 13
+1..5
+ok 1 - kvm modules load
+not ok 2 - cpu2 offline/online with a running vcpu
+ok 3 - selftest kvm_create_max_vcpus
+not ok 4 - selftest hardware_disable_test
+ok 5 - selftest xapic_state_test # SKIP x2APIC not available
+"""
+
+SERIES_TAP = """TAP version 13
+1..5
+ok 1 - kvm modules load
+ok 2 - cpu2 offline/online with a running vcpu
+ok 3 - selftest kvm_create_max_vcpus
+ok 4 - selftest hardware_disable_test
+not ok 5 - selftest xapic_state_test
+"""
+
+
+class BootAndSummaryTest(unittest.TestCase):
+    """A results tree built in a temporary directory from tests/data."""
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.top = Path(tmp.name)
+        self.results = self.top / "results"
+
+    def make_boot(self, kernel, boot, console, tap, meta):
+        d = self.results / kernel / boot
+        d.mkdir(parents=True)
+        if console:
+            (d / "console.log").write_text(read(console))
+        if tap is not None:
+            (d / "tap.txt").write_text(tap)
+        (d / "meta.json").write_text(json.dumps(dict(meta, kernel=kernel, boot=boot)))
+        return d
+
+    def make_tree(self):
+        self.base = self.make_boot("base", "headline", "kvm-spurious-fault-bug.log", BASE_TAP, {
+            "expect_tests": {"kvm modules load": "pass",
+                             "cpu2 offline/online with a running vcpu": "fail"},
+            "expect_splat": r"kernel BUG at arch/x86/kvm/x86\.c",
+        })
+        expect = self.top / "expect" / "selftests-base.txt"
+        expect.parent.mkdir()
+        rc, out = run_main("selftests-expect", str(self.base / "tap.txt"))
+        self.assertEqual(rc, 0)
+        expect.write_text(out)
+        self.series = self.make_boot("series", "headline", "clean-boot.log", SERIES_TAP, {
+            "expect_tests": {"kvm modules load": "pass",
+                             "cpu2 offline/online with a running vcpu": "pass",
+                             "s2idle cycle with a running vcpu": "pass"},
+            "expect_splat": None,
+            "selftests_expect": str(expect),
+        })
+
+    def test_judge_boot(self):
+        self.make_tree()
+        boot, verdicts = report.judge_boot(self.series, top=self.top)
+        self.assertEqual(boot, "headline")
+        self.assertEqual([(v.test, v.result) for v in verdicts], [
+            ("kvm modules load", "pass"),
+            ("cpu2 offline/online with a running vcpu", "pass"),
+            ("selftest kvm_create_max_vcpus", "pass"),
+            ("selftest hardware_disable_test", "pass"),
+            ("selftest xapic_state_test", "pass"),
+            ("s2idle cycle with a running vcpu", "fail"),
+            ("headline: no splat on console", "pass"),
+        ])
+        self.assertEqual(verdicts[3].note, "base: fail, now: ok")
+
+    def test_selftests_expect_relative_to_top(self):
+        self.make_tree()
+        meta = json.loads((self.series / "meta.json").read_text())
+        meta["selftests_expect"] = "expect/selftests-base.txt"
+        (self.series / "meta.json").write_text(json.dumps(meta))
+        _, verdicts = report.judge_boot(self.series, top=self.top)
+        self.assertEqual(verdicts[3].note, "base: fail, now: ok")
+        meta["selftests_expect"] = "expect/missing.txt"
+        (self.series / "meta.json").write_text(json.dumps(meta))
+        _, verdicts = report.judge_boot(self.series, top=self.top)
+        self.assertEqual((verdicts[0].test, verdicts[0].result),
+                         ("headline: selftests expectations", "fail"))
+
+    def test_missing_files(self):
+        d = self.make_boot("series", "hung", None, None, {
+            "expect_tests": {"kvm modules load": "pass"}, "expect_splat": None})
+        _, verdicts = report.judge_boot(d)
+        self.assertEqual([(v.test, v.result, v.note) for v in verdicts], [
+            ("kvm modules load", "fail", "did not report (no tap.txt)"),
+            ("hung: console.log", "fail", "missing"),
+        ])
+        (d / "meta.json").write_text("{")
+        _, verdicts = report.judge_boot(d)
+        self.assertEqual((verdicts[0].test, verdicts[0].result), ("hung: meta.json", "fail"))
+
+    def test_boot_command(self):
+        self.make_tree()
+        rc, out = run_main("boot", str(self.base))
+        self.assertEqual(rc, 1)
+        self.assertEqual(out.splitlines(), [
+            "TAP version 13",
+            "1..6",
+            "ok 1 - kvm modules load",
+            "ok 2 - cpu2 offline/online with a running vcpu # old failure reproduced",
+            "ok 3 - selftest kvm_create_max_vcpus",
+            "not ok 4 - selftest hardware_disable_test # not ok (no expectation set)",
+            "ok 5 - selftest xapic_state_test # SKIP x2APIC not available",
+            "ok 6 - headline: expected splat seen # bug at line 15: kernel BUG at arch/x86/kvm/x86.c:511!",
+        ])
+
+    def test_summary(self):
+        self.make_tree()
+        rc, out = run_main("summary", str(self.results))
+        self.assertEqual(rc, 1)
+        lines = out.splitlines()
+        self.assertEqual(lines[-3:], [
+            "base: 4 passed, 1 failed, 1 skipped",
+            "series: 6 passed, 1 failed",
+            "10 passed, 2 failed, 1 skipped",
+        ])
+        self.assertIn("| headline | s2idle cycle with a running vcpu | FAIL | did not report |", lines)
+        self.assertIn("## series", lines)
+        self.assertEqual((self.results / "summary.md").read_text(), out)
+
+    def test_summary_all_passed(self):
+        self.make_boot("series", "clean", "clean-boot.log", "ok 1 - a\nok 2 - b\n",
+                       {"expect_tests": {"a": "pass"}, "expect_splat": None})
+        rc, out = run_main("summary", str(self.results))
+        self.assertEqual(rc, 0)
+        self.assertEqual(out.splitlines()[-1], "3 passed, 0 failed")
+
+    def test_scan_command(self):
+        rc, out = run_main("scan", str(DATA / "clean-boot.log"))
+        self.assertEqual((rc, out), (0, ""))
+        rc, out = run_main("scan", str(DATA / "lockdep-circular.log"))
+        self.assertEqual(rc, 1)
+        self.assertEqual(out.split(), ["lockdep", "line", "16", "WARNING:", "possible",
+                                       "circular", "locking", "dependency", "detected"])
+
+
+if __name__ == "__main__":
+    unittest.main()
