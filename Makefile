@@ -3,10 +3,10 @@
 #   make check     the full test run (what CI runs)
 SHELL := /bin/bash
 .PHONY: help deps base apply export series-check build build-base build-series \
-	guest check demo demo-base unit-tests selftests-all clean
+	guest check gates demo demo-base unit-tests selftests-all clean
 
 help:
-	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build check demo demo-base selftests-all unit-tests clean"
+	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build check gates demo demo-base selftests-all unit-tests clean"
 
 deps:
 	scripts/deps.sh
@@ -39,6 +39,10 @@ unit-tests:
 
 check:
 	scripts/check.sh
+
+# Review gates (bisect build, sparse, W=1, cross-arch, changelog); GATES=... for a subset.
+gates: apply
+	scripts/gates.sh
 
 demo: guest
 	scripts/demo.sh series

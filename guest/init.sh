@@ -21,6 +21,7 @@ for w in $(cat /proc/cmdline); do
 	esac
 done
 export WB_RESULTS=/tmp/results
+[ -n "$WB_SCRIPT" ] || echo "wb: no wb.script= in /proc/cmdline: $(cat /proc/cmdline)"
 echo "wb: guest up, kernel $(uname -r), $(nproc) CPUs online, running ${WB_SCRIPT#$WB_TOP/}"
 cd /tmp
 bash "$WB_SCRIPT" 2>&1 | sed -u 's/^/wb: /'
@@ -29,5 +30,6 @@ n=$(grep -c '^\(not \)\?ok ' "$tap" 2>/dev/null)
 echo "ok $((n + 1)) - guest script completed" >> "$tap"
 echo "wb: script done"
 sync
-echo o > /proc/sysrq-trigger
+# QEMU runs with -no-reboot, so a reboot ends it.
+busybox reboot -f
 sleep 10

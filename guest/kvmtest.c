@@ -459,6 +459,43 @@ static int cmd_churn(int nthreads, int seconds, const int *cpus, int ncpus)
 	return failures > 0 || created == 0;
 }
 
+/* ---------- svme ---------- */
+
+static int parse_cpu_list(const char *s, int *cpus, int max);
+
+/*
+ * Read EFER (MSR 0xc0000080) of every online CPU through the msr driver and
+ * check that SVME (bit 12) is @want on each; print what was seen.
+ */
+static int cmd_svme(int want)
+{
+	char list[256] = "", path[64];
+	int cpus[CPU_SETSIZE], n, bad = 0;
+	FILE *f = fopen("/sys/devices/system/cpu/online", "r");
+
+	if (!f || !fgets(list, sizeof(list), f))
+		die_errno("read /sys/devices/system/cpu/online");
+	fclose(f);
+	list[strcspn(list, "\n")] = '\0';
+	n = parse_cpu_list(list, cpus, CPU_SETSIZE);
+	printf("kvmtest: svme: EFER.SVME");
+	for (int i = 0; i < n; i++) {
+		uint64_t efer = 0;
+		int fd, svme;
+
+		snprintf(path, sizeof(path), "/dev/cpu/%d/msr", cpus[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || pread(fd, &efer, 8, 0xc0000080) != 8)
+			die_errno(path);
+		close(fd);
+		svme = (efer >> 12) & 1;
+		printf(" cpu%d=%d", cpus[i], svme);
+		bad |= svme != want;
+	}
+	printf(", expected %d on every online CPU\n", want);
+	return bad;
+}
+
 /* ---------- lockdep-chain ---------- */
 
 static int write_param(const char *val)
@@ -607,6 +644,7 @@ static void usage(FILE *f)
 "                             with LIST (e.g. 0,2-3) each thread re-pins to the\n"
 "                             next listed CPU per VM, skipping offline CPUs;\n"
 "                             SIGTERM/SIGINT end it early\n"
+"  svme [--expect 0|1]       check EFER.SVME of every online CPU (default 1)\n"
 "  lockdep-chain              walk the kvm_lock/slots_lock/srcu/cpu_hotplug_lock\n"
 "                             edges once (irqchip, memslot add+delete, APIC base\n"
 "                             write, nx_huge_pages toggle)\n"
@@ -672,7 +710,7 @@ static int parse_cpu_list(const char *s, int *cpus, int max)
 }
 
 enum { O_CPU = 1, O_COUNT, O_UNTIL, O_MAXSEC, O_THREADS, O_SECONDS,
-       O_CPUS, O_HELP };
+       O_CPUS, O_HELP, O_EXPECT };
 #define BIT(o) (1u << (o))
 
 static const struct command {
@@ -683,6 +721,7 @@ static const struct command {
 	{ "hold",          BIT(O_UNTIL) | BIT(O_MAXSEC) },
 	{ "churn",         BIT(O_THREADS) | BIT(O_SECONDS) | BIT(O_CPUS) },
 	{ "lockdep-chain", 0 },
+	{ "svme",          BIT(O_EXPECT) },
 };
 
 int main(int argc, char **argv)
@@ -696,13 +735,14 @@ int main(int argc, char **argv)
 		{ "seconds",     required_argument, NULL, O_SECONDS },
 		{ "cpus",        required_argument, NULL, O_CPUS },
 		{ "help",        no_argument,       NULL, O_HELP },
+		{ "expect",      required_argument, NULL, O_EXPECT },
 		{ NULL, 0, NULL, 0 },
 	};
 	static int cpus[CPU_SETSIZE];
 	const struct command *cmd = NULL;
 	const char *until_file = NULL;
 	int cpu = -1, count = 1, max_seconds = 600, nthreads = 0;
-	int seconds = 0, ncpus = 0, o;
+	int seconds = 0, ncpus = 0, expect = 1, o;
 	unsigned int seen = 0;
 
 	if (argc < 2)
@@ -746,6 +786,9 @@ int main(int argc, char **argv)
 		case O_CPUS:
 			ncpus = parse_cpu_list(optarg, cpus, CPU_SETSIZE);
 			break;
+		case O_EXPECT:
+			expect = parse_int("--expect", optarg, 0, 1);
+			break;
 		default:	/* getopt already printed the reason */
 			bad_usage("command line", "bad option");
 		}
@@ -776,5 +819,7 @@ int main(int argc, char **argv)
 		return cmd_hold(until_file, max_seconds);
 	if (!strcmp(cmd->name, "churn"))
 		return cmd_churn(nthreads, seconds, cpus, ncpus);
+	if (!strcmp(cmd->name, "svme"))
+		return cmd_svme(expect);
 	return cmd_lockdep_chain();
 }

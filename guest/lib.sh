@@ -42,6 +42,8 @@ cpu_list() { # expand "0-2,4" into "0 1 2 4"
 	echo $out
 }
 
+# kvm.ko needs irqbypass.ko (a module whenever KVM is), loaded once per boot
+insmod "$MOD/irqbypass.ko" 2>/dev/null
 load_kvm() { insmod "$MOD/kvm.ko" && insmod "$MOD/kvm-amd.ko"; }
 unload_kvm() { rmmod kvm_amd && rmmod kvm; }
 kvm_loaded() { grep -q '^kvm_amd ' /proc/modules; }

@@ -81,6 +81,25 @@ class Qmp:
         return self._read()
 
 
+def merge_console_tap(res):
+    """Add to tap.txt the TAP lines the guest printed on the console ("wb: ok
+    ...") that tap.txt lacks: the guest writes tap.txt over 9p, which is gone
+    after a suspend or a crash, while the console still works."""
+    tap = res / "tap.txt"
+    have = tap.read_text(errors="replace").splitlines() if tap.exists() else ["TAP version 13"]
+    names = {l.split(" - ", 1)[1] for l in have if " - " in l}
+    added = []
+    for line in (res / "console.log").read_text(errors="replace").splitlines():
+        if line.startswith(("wb: ok ", "wb: not ok ")) and " - " in line:
+            t = line[4:]
+            name = t.split(" - ", 1)[1]
+            if name.split(" # ")[0] not in {n.split(" # ")[0] for n in names}:
+                added.append(t)
+                names.add(name)
+    if added:
+        tap.write_text("\n".join(have + added) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -123,7 +142,7 @@ def main():
            "-smp", f"{a.smp},maxcpus={a.maxcpus},sockets={a.maxcpus},cores=1,threads=1",
            "-m", a.memory, "-nodefaults", "-display", "none", "-no-reboot",
            "-serial", "stdio", "-kernel", str(bz), "-append", append,
-           "-fsdev", "local,id=root,path=/,security_model=none,readonly=on",
+           "-fsdev", "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap",
            "-device", "virtio-9p-pci,fsdev=root,mount_tag=root",
            "-fsdev", f"local,id=res,path={res},security_model=none",
            "-device", "virtio-9p-pci,fsdev=res,mount_tag=results",
@@ -181,6 +200,7 @@ def main():
         con.write(buf.decode("utf-8", "replace") + "\n")
     p.wait()
     took = time.time() - t0
+    merge_console_tap(res)
     con.write(f"# wb-host: qemu exited ({'killed after timeout' if timed_out else p.returncode}) after {took:.1f}s\n")
     con.close()
     qmp_path.unlink(missing_ok=True)

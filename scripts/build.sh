@@ -77,7 +77,7 @@ echo "build: $kind: kernel and modules (make -j$jobs, ccache)"
 mk bzImage modules
 mkdir -p "$out"
 cp "$wt/arch/x86/boot/bzImage" "$wt/.config" "$wt/System.map" "$out/"
-cp "$wt"/arch/x86/kvm/kvm.ko "$wt"/arch/x86/kvm/kvm-amd.ko "$wt"/arch/x86/kvm/kvm-intel.ko "$out/"
+cp "$wt"/virt/lib/irqbypass.ko "$wt"/arch/x86/kvm/kvm.ko "$wt"/arch/x86/kvm/kvm-amd.ko "$wt"/arch/x86/kvm/kvm-intel.ko "$out/"
 git -C "$wt" log -1 --format='%H %s' > "$out/commit"
 echo "build: $kind: kernel done in $(($(date +%s) - t0))s"
 
@@ -89,7 +89,7 @@ if [ $selftests = 1 ]; then
 	make -C "$wt/tools/testing/selftests/kvm" -k -j"$jobs" CC="ccache gcc" \
 		>"$out/selftests-build.log" 2>&1 || true
 	sd=$wt/tools/testing/selftests/kvm
-	for t in $(make -s -C "$sd" -pn 2>/dev/null | sed -n 's/^TEST_GEN_PROGS_x86_64 := //p' | head -1); do
+	for t in $(sed -n 's/^TEST_GEN_PROGS_x86_64 += //p' "$sd/Makefile"); do
 		if [ -x "$sd/$t" ]; then cp "$sd/$t" "$out/selftests/$(basename "$t")"; echo "$t built"
 		else echo "$t did-not-build"; fi
 	done > "$out/selftests/BUILT"

@@ -9,7 +9,7 @@ pkgs=(
 	qemu-system-x86                             # boots (and the L2 guest)
 	gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu gcc-s390x-linux-gnu
 	gcc-powerpc64le-linux-gnu gcc-mips64el-linux-gnuabi64   # cross builds
-	gnuplot-nox                                 # benchmark plots
+	busybox-static gnuplot-nox                  # guest reboot, benchmark plots
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,6 +1,6 @@
 # Compatible CPUs: modules load and unload, guests run (also QEMU as an L2
 # hypervisor), CPUs go offline and online with and without a VM, EFER.SVME
-# follows the VMs, suspend/resume, and the lock chain of the usage-count
+# follows the VMs, and the lock chain of the usage-count
 # lock is exercised for lockdep.  (2 CPUs of 4 possible.)
 . "$WB_TOP/guest/lib.sh"
 
@@ -26,16 +26,6 @@ check "EFER.SVME clear on every CPU after the last VM closed" all_svme 0
 check "CPU 1 offline and online without a VM" eval 'set_online 1 0 && set_online 1 1'
 check "EFER.SVME stays clear on CPU 1 onlined without a VM" test "$(svme 1)" = 0
 check "a guest runs on CPU 1 afterwards" "$KVMTEST" run --cpu 1
-
-# Suspend/resume through KVM's syscore ops, with a VM open.
-check "a VM is held open for suspend" hold_vm 0
-echo core > /sys/power/pm_test
-check "suspend/resume (pm_test=core) with a VM open" eval 'echo mem > /sys/power/state'
-echo none > /sys/power/pm_test
-check "EFER.SVME set on every online CPU after resume" all_svme 1
-check "a guest runs on CPU 1 after resume" "$KVMTEST" run --cpu 1
-check "the held VM ran across suspend/resume" release_vm
-check "EFER.SVME clear on every CPU after the VM closed" all_svme 0
 
 # One pass over the lock chain kvm_lock -> slots_lock -> srcu ->
 # cpu_hotplug_lock, then the cpu_hotplug_lock -> usage-count lock edges

@@ -25,6 +25,3 @@ check "every VM created during the cycles ran (churn)" test "$churn_rc" = 0
 check "EFER.SVME set on every online CPU while a VM exists" all_svme 1
 check "the held VM ran throughout the cycles" release_vm
 check "EFER.SVME clear on every CPU after the last VM closed" all_svme 0
-if [ -x "$MOD/selftests/cpu_hotplug_stress_test" ]; then
-	check "selftest cpu_hotplug_stress_test" timeout -s KILL 600 "$MOD/selftests/cpu_hotplug_stress_test" -i 100
-fi
