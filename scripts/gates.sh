@@ -7,8 +7,9 @@
 #              the series adds no sparse warning
 #   w1         the same with W=1 (gcc's extra warnings and kernel-doc)
 #   cross      arch/<arch>/kvm/ (with virt/kvm/) builds on the other KVM
-#              architectures wherever it builds on the base, with no new
-#              warnings; one result per target (config/cross/<target>.config)
+#              architectures as it does on the base, with no new warnings; one
+#              result per target (config/cross/<target>.config); a target
+#              whose base does not build fails (it would check nothing)
 #   changelog  codespell over each patch's message and added lines;
 #              kernel-doc over the .c/.h files the series touches, no new warnings
 #
@@ -66,8 +67,8 @@ checkout() { # dir commit
 	fi
 }
 
-# Configure a tree: tinyconfig + fragment, olddefconfig, then every "=y"/"=m"
-# line of the fragment must be in .config and no "=n" one may be set.
+# Configure a tree: tinyconfig + fragment, olddefconfig, then every line of
+# the fragment must be in .config, and no "=n" one may be set.
 configure() { # tree make-function fragment
 	local wt=$1 mk=$2 frag=$3 line sym bad=0
 	$mk tinyconfig >/dev/null 2>&1
@@ -75,8 +76,8 @@ configure() { # tree make-function fragment
 	$mk olddefconfig >/dev/null 2>&1
 	while IFS= read -r line; do
 		case $line in
-		CONFIG_*=y|CONFIG_*=m) grep -qx "$line" "$wt/.config" && continue ;;
 		CONFIG_*=n) grep -q "^${line%%=*}=" "$wt/.config" || continue ;;
+		CONFIG_*=*) grep -qx "$line" "$wt/.config" && continue ;;
 		*) continue ;;
 		esac
 		sym=${line%%=*}
@@ -195,9 +196,10 @@ gate_cross() { # target
 		echo "cross: $t: $side ($arch, ${cc}gcc): $([ $rc = 0 ] && echo built || echo FAILED) in $(($(date +%s) - s))s"
 		warnings "$log" > "${log%.log}.w"
 		if [ $rc != 0 ] && [ $side = base ]; then
-			echo "cross: $t: the base does not build arch/$arch/kvm/ (${log#"$top"/}); nothing to compare"
+			echo "cross: $t: the base does not build arch/$arch/kvm/ (${log#"$top"/}), so this"
+			echo "cross: $t: target checks nothing: fix config/cross/$t.config or leave $t out of CROSS"
 			errors "$log" | sed "s/^/cross: $t:     /"
-			return 0
+			return 1
 		elif [ $rc != 0 ]; then
 			echo "cross: $t: the series does not build arch/$arch/kvm/, the base does (${log#"$top"/}):"
 			errors "$log" | sed "s/^/cross: $t:     /"

@@ -19,5 +19,5 @@ mark_dmesg
 if set_online 3 1; then nok "onlining CPU 3 without LA57 is refused" "online succeeded"
 else ok "onlining CPU 3 without LA57 is refused"; fi
 new_dmesg | grep -i "kvm\|cr4"
-check "the refusal names CR4.LA57" eval 'new_dmesg | grep -q "kvm_amd: CPU 3 lacks CR4.LA57"'
+check "the refusal names CR4.LA57" eval 'new_dmesg | grep -q "kvm: CPU 3 lacks CR4.LA57"'
 check "a VM created after that runs" "$KVMTEST" run
