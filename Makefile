@@ -3,10 +3,11 @@
 #   make check     the full test run (what CI runs)
 SHELL := /bin/bash
 .PHONY: help deps base apply export series-check build build-base build-series \
-	guest check gates demo demo-base unit-tests selftests-all clean
+	guest check gates demo demo-base unit-tests selftests-expect selftests-all \
+	lockdep-experiment clean
 
 help:
-	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build check gates demo demo-base selftests-all unit-tests clean"
+	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build gates demo-base unit-tests selftests-expect selftests-all lockdep-experiment clean"
 
 deps:
 	scripts/deps.sh
@@ -50,9 +51,21 @@ demo: guest
 demo-base: guest
 	scripts/demo.sh base
 
+# The base kernel's selftest results, kept as the expectation make check
+# judges the series against (run after changing config/selftests-check.txt).
+selftests-expect: build-base guest
+	python3 scripts/scenarios.py base selftests
+	python3 scripts/report.py selftests-expect build/results/base/selftests/tap.txt > expect/selftests-base.txt
+
 # Every selftest that builds, on both kernels (longer than make check).
 selftests-all: build guest
 	for k in base series; do python3 scripts/scenarios.py $$k selftests-all; done
+	python3 scripts/report.py selftests-expect build/results/base/selftests-all/tap.txt > expect/selftests-base-all.txt
+	python3 scripts/report.py summary build/results
+
+# The throwaway lockdep experiment: usage count back under kvm_lock.
+lockdep-experiment: build guest
+	scripts/lockdep-experiment.sh
 
 clean:
 	rm -rf build/out build/results

@@ -25,6 +25,7 @@ such a CPU at power-on instead.
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -113,6 +114,8 @@ def main():
     ap.add_argument("--device", action="append", default=[],
                     help="extra CPU at power-on, e.g. 'socket-id=1,svm=off'")
     ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--stop-after", metavar="REGEX",
+                    help="end the boot 15 s after a console line matches (an expected crash)")
     ap.add_argument("--meta", default="{}", help="JSON for meta.json")
     ap.add_argument("--results", default=str(TOP / "build" / "results"))
     ap.add_argument("--quiet", action="store_true")
@@ -162,7 +165,11 @@ def main():
     timed_out = False
     os.set_blocking(p.stdout.fileno(), False)
     buf = b""
+    stop_at = None
     while True:
+        if stop_at and time.time() > stop_at:
+            p.kill()
+            break
         if time.time() - t0 > a.timeout:
             timed_out = True
             p.kill()
@@ -178,6 +185,8 @@ def main():
                 line = raw.decode("utf-8", "replace").rstrip("\r")
                 con.write(line + "\n")
                 con.flush()
+                if a.stop_after and not stop_at and re.search(a.stop_after, line):
+                    stop_at = time.time() + 15
                 if not a.quiet and (line.startswith("wb:") or "@@wb-host" in line):
                     print(f"  [{a.kernel}/{a.name} {time.time() - t0:6.1f}s] {line}", flush=True)
                 if "@@wb-host hotadd" in line:
@@ -201,7 +210,9 @@ def main():
     p.wait()
     took = time.time() - t0
     merge_console_tap(res)
-    con.write(f"# wb-host: qemu exited ({'killed after timeout' if timed_out else p.returncode}) after {took:.1f}s\n")
+    how = ("killed after timeout" if timed_out else
+           "killed 15 s after the expected crash" if stop_at else p.returncode)
+    con.write(f"# wb-host: qemu exited ({how}) after {took:.1f}s\n")
     con.close()
     qmp_path.unlink(missing_ok=True)
     print(f"boot: {a.kernel}/{a.name}: {took:.0f}s{' TIMEOUT' if timed_out else ''}"
