@@ -58,6 +58,8 @@ TRIGGERS = [
     ("bug", r"BUG:"),
     ("warning", r"WARNING:"),
     ("oops", r"(Internal error: )?Oops(:| -)"),
+    # die() of other traps, e.g. "int3: 0000 [#1] PREEMPT SMP"
+    ("oops", r"[a-z][a-z0-9 ]*: [0-9a-f]{4} \[#\d+\]"),
     ("gpf", r"general protection fault"),
     ("panic", r"Kernel panic - "),
     ("msr", r"unchecked MSR access error"),
@@ -69,7 +71,7 @@ TRIGGERS = [(kind, re.compile(rx)) for kind, rx in TRIGGERS]
 # way; that one stays a plain "bug".
 FRAME_RE = re.compile(r"={10,}\s*$")
 FRAMED_LOCKDEP_RE = re.compile(r"(WARNING: |INFO: |\[ BUG: )")
-OOPS_RE = re.compile(r"(Internal error: )?Oops(:| -)")
+OOPS_RE = re.compile(r"(Internal error: )?Oops(:| -)|[a-z][a-z0-9 ]*: [0-9a-f]{4} \[#\d+\]")
 END_RE = re.compile(r"---\[ end ")
 
 

@@ -47,6 +47,22 @@ CONSOLE_LOGS = {
     "lockdep-circular.log": [
         ("lockdep", "WARNING: possible circular locking dependency detected"),
     ],
+    # Recorded from our own boots (see README): a clean series boot, the
+    # base kernel's headline crash, the lockdep report of the kvm_lock
+    # experiment, and an int3 oops seen once under QEMU TCG.
+    "recorded-series-main-clean.log": [],
+    "recorded-base-headline-bug.log": [
+        ("bug", "kernel BUG at arch/x86/kvm/x86.c:511!"),
+        ("warning", "WARNING: CPU: 2 PID: 89 at arch/x86/kernel/fpu/core.c:264"),
+        ("gpf", "general protection fault, probably for non-canonical address"),
+    ],
+    "recorded-lockdep-kvm_lock-cycle.log": [
+        ("lockdep", "WARNING: possible circular locking dependency detected"),
+    ],
+    "recorded-tcg-int3-oops.log": [
+        ("oops", "int3: 0000 [#1] PREEMPT SMP"),
+        ("panic", "Kernel panic - not syncing: Fatal exception in interrupt"),
+    ],
 }
 
 
