@@ -92,7 +92,8 @@ def merge_console_tap(res):
     added = []
     for line in (res / "console.log").read_text(errors="replace").splitlines():
         if line.startswith(("wb: ok ", "wb: not ok ")) and " - " in line:
-            t = line[4:]
+            # a kernel message may have been printed into the line's end
+            t = re.sub(r"\[\s*\d+\.\d+\].*$", "", line[4:]).rstrip()
             name = t.split(" - ", 1)[1]
             if name.split(" # ")[0] not in {n.split(" # ")[0] for n in names}:
                 added.append(t)

@@ -14,7 +14,11 @@ sed -i -e 's/mutex_lock(&kvm_usage_lock)/mutex_lock(\&kvm_lock)/' \
        -e 's/mutex_unlock(&kvm_usage_lock)/mutex_unlock(\&kvm_lock)/' \
        -e 's/lockdep_assert_not_held(&kvm_usage_lock)/lockdep_assert_not_held(\&kvm_lock)/' "$f"
 git -C "$wt" diff --stat
-make -C "$wt" -s ARCH=x86_64 CC="ccache gcc" -j"$(($(nproc) + 1))" modules
+# the same make invocation as scripts/build.sh, so nothing else is rebuilt
+export CCACHE_BASEDIR=$top/build CCACHE_NOHASHDIR=1
+export CCACHE_SLOPPINESS=include_file_ctime,include_file_mtime,time_macros
+export KBUILD_BUILD_TIMESTAMP="2023-01-01" KBUILD_BUILD_USER=kvm-hotplug KBUILD_BUILD_HOST=workbench
+make -C "$wt" -s ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$(($(nproc) + 1))" modules
 rm -rf "$out"; mkdir -p "$out"
 cp "$top/build/out/series/bzImage" "$wt/virt/lib/irqbypass.ko" "$wt"/arch/x86/kvm/kvm*.ko "$out/"
 for k in series lockdep-exp; do

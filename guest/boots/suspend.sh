@@ -36,6 +36,7 @@ t "the held VM ran across suspend/resume" sh -c "exit $?"
 while read -r l; do say "$l"; done < /tmp/hold.out
 t "EFER.SVME clear on every CPU after the VM closed" kvmtest-static svme --expect 0
 say "ok $((n + 1)) - guest script completed"
+sleep 1                        # let the console drain before the kernel's "Resetting"
 echo b > /proc/sysrq-trigger   # at once: a sync or shutdown would wait for the dead 9p
 EOS
 echo "from here on only tmpfs is used"
