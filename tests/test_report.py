@@ -59,6 +59,9 @@ CONSOLE_LOGS = {
     "recorded-lockdep-kvm_lock-cycle.log": [
         ("lockdep", "WARNING: possible circular locking dependency detected"),
     ],
+    "recorded-vm_list-race-gpf.log": [
+        ("gpf", "general protection fault, probably for non-canonical address 0xdead0000000000f0"),
+    ],
     "recorded-tcg-int3-oops.log": [
         ("oops", "int3: 0000 [#1] PREEMPT SMP"),
         ("panic", "Kernel panic - not syncing: Fatal exception in interrupt"),
