@@ -111,6 +111,8 @@ def main():
     ap.add_argument("--smp", type=int, default=2)
     ap.add_argument("--maxcpus", type=int, default=4)
     ap.add_argument("--memory", default="2G")
+    ap.add_argument("--accel", default="tcg",
+                    help="e.g. tcg,thread=single (one host thread for all vCPUs)")
     ap.add_argument("--append", default="")
     ap.add_argument("--device", action="append", default=[],
                     help="extra CPU at power-on, e.g. 'socket-id=1,svm=off'")
@@ -142,7 +144,7 @@ def main():
         f"wb.script={(TOP / a.script).resolve()} wb.kernel={a.kernel} wb.top={TOP}",
         "panic=-1 nokaslr loglevel=7 printk.time=1",
         a.append])
-    cmd = ["qemu-system-x86_64", "-machine", "q35,accel=tcg", "-cpu", CPU_MODEL,
+    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", a.accel, "-cpu", CPU_MODEL,
            "-smp", f"{a.smp},maxcpus={a.maxcpus},sockets={a.maxcpus},cores=1,threads=1",
            "-m", a.memory, "-nodefaults", "-display", "none", "-no-reboot",
            "-serial", "stdio", "-kernel", str(bz), "-append", append,

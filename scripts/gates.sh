@@ -150,7 +150,7 @@ x86_warnings() { # kind commit make-args...
 	log=$logs/$kind-$([ "$c" = "$base" ] && echo base || echo series).log
 	x86_at "$c" > "$log" 2>&1 || { echo "$kind: config failed (${log#"$top"/})"; return 1; }
 	x86 prepare >> "$log" 2>&1 || { echo "$kind: make prepare failed (${log#"$top"/})"; errors "$log"; return 1; }
-	# no stale objects: each file compiles again (ccache replays them)
+	# no stale objects: every file is compiled (ccache replays its warnings)
 	find "$gd/x86/arch/x86/kvm" "$gd/x86/virt/kvm" -name '*.o' -delete
 	if ! x86 "$@" arch/x86/kvm/ >> "$log" 2>&1; then
 		echo "$kind: arch/x86/kvm/ does not build at ${c:0:12} (${log#"$top"/})"; errors "$log"; return 1

@@ -49,7 +49,9 @@ BOOTS = {
                                 "a VM created afterwards runs"]),
     "suspend": dict(smp=2, maxcpus=2, timeout=300),
     "stress": dict(smp=3, maxcpus=3, timeout=1200),
-    "selftests": dict(smp=2, maxcpus=4, timeout=2400, memory="3G",
+    # thread=single: twice, multi-threaded TCG left a stale int3 at a
+    # jump-label site in the scheduler during this boot (README)
+    "selftests": dict(smp=2, maxcpus=4, timeout=2400, memory="3G", accel="tcg,thread=single",
                       selftests_expect="expect/selftests-base.txt"),
     # not in make check: every selftest that built ("make selftests-all")
     "selftests-all": dict(script="selftests", smp=2, maxcpus=4, timeout=7200, memory="3G",
@@ -117,6 +119,8 @@ def main():
                "--memory", b.get("memory", "2G"), "--meta", json.dumps(meta)]
         if b.get("append"):
             cmd += ["--append", b["append"]]
+        if b.get("accel"):
+            cmd += ["--accel", b["accel"]]
         if kernel == "base" and b.get("base_splat"):
             cmd += ["--stop-after", b["base_splat"]]
         for d in b.get("device", []):
