@@ -128,7 +128,7 @@ def main():
     bz = kdir / "bzImage"
     if not bz.exists():
         sys.exit(f"boot: {bz} missing: run 'make build'")
-    res = Path(a.results) / a.kernel / a.name
+    res = Path(a.results).resolve() / a.kernel / a.name
     shutil.rmtree(res, ignore_errors=True)
     res.mkdir(parents=True)
     meta = json.loads(a.meta)
