@@ -158,7 +158,9 @@ x86_warnings() { # kind commit make-args...
 	warnings "$log" > "${log%.log}.w"
 }
 gate_sparse() {
-	x86_warnings sparse "$base" C=2 && x86_warnings sparse "$tip" C=2 &&
+	# sparse stops at 100 warnings a file (vmx/vmcs12.c and vmx/evmcs.c have more)
+	local cf=CF=-fmax-warnings=unlimited
+	x86_warnings sparse "$base" C=2 "$cf" && x86_warnings sparse "$tip" C=2 "$cf" &&
 		compare sparse "$logs/sparse-base.w" "$logs/sparse-series.w"
 }
 gate_w1() {
