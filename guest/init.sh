@@ -1,7 +1,10 @@
 #!/bin/bash
-# PID 1 of a test guest (see scripts/boot.py): the host's root file system,
-# read-only over 9p.  Sets up a minimal userspace, runs the boot's script
-# (wb.script= on the kernel command line) and powers the guest off.
+# PID 1 of a test guest.  QEMU lane (scripts/boot.py): the host's root file
+# system, read-only over 9p, and a writable 9p share for the results.
+# Bochs lane (scripts/bochs.py, wb.lane=bochs): an initramfs with busybox,
+# bash and the workbench under /wb; results only on the console.
+# Sets up a minimal userspace, runs the boot's script (wb.script= on the
+# kernel command line) and ends the boot.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp LANG=C
 mount -t proc proc /proc
@@ -13,23 +16,24 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mkdir -p /tmp/results /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t 9p -o trans=virtio,version=9p2000.L results /tmp/results
 # wb.NAME=VALUE on the kernel command line becomes WB_NAME=VALUE
 for w in $(cat /proc/cmdline); do
 	case $w in
 	wb.*=*) k=${w%%=*}; k=${k#wb.}; export "WB_${k^^}=${w#*=}" ;;
 	esac
 done
+[ "$WB_LANE" = bochs ] || mount -t 9p -o trans=virtio,version=9p2000.L results /tmp/results
 export WB_RESULTS=/tmp/results
 [ -n "$WB_SCRIPT" ] || echo "wb: no wb.script= in /proc/cmdline: $(cat /proc/cmdline)"
 echo "wb: guest up, kernel $(uname -r), $(nproc) CPUs online, running ${WB_SCRIPT#$WB_TOP/}"
 cd /tmp
-bash "$WB_SCRIPT" 2>&1 | sed -u 's/^/wb: /'
+bash "$WB_SCRIPT" 2>&1 | while IFS= read -r line; do echo "wb: $line"; done
 tap=$WB_RESULTS/tap.txt
 n=$(grep -c '^\(not \)\?ok ' "$tap" 2>/dev/null)
 echo "ok $((n + 1)) - guest script completed" >> "$tap"
+echo "wb: ok $((n + 1)) - guest script completed"
 echo "wb: script done"
 sync
-# QEMU runs with -no-reboot, so a reboot ends it.
-busybox reboot -f
+# QEMU runs with -no-reboot, so a reboot ends it; Bochs ends at a power-off.
+if [ "$WB_LANE" = bochs ]; then busybox poweroff -f; else busybox reboot -f; fi
 sleep 10

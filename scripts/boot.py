@@ -111,8 +111,9 @@ def main():
     ap.add_argument("--smp", type=int, default=2)
     ap.add_argument("--maxcpus", type=int, default=4)
     ap.add_argument("--memory", default="2G")
-    ap.add_argument("--accel", default="tcg",
-                    help="e.g. tcg,thread=single (one host thread for all vCPUs)")
+    ap.add_argument("--accel", default="tcg,thread=single",
+                    help="default: one host thread for all vCPUs (README: the int3 quirk);"
+                         " 'tcg' for one host thread per vCPU")
     ap.add_argument("--append", default="")
     ap.add_argument("--device", action="append", default=[],
                     help="extra CPU at power-on, e.g. 'socket-id=1,svm=off'")

@@ -78,6 +78,11 @@ mk bzImage modules
 mkdir -p "$out"
 cp "$wt/arch/x86/boot/bzImage" "$wt/.config" "$wt/System.map" "$out/"
 cp "$wt"/virt/lib/irqbypass.ko "$wt"/arch/x86/kvm/kvm.ko "$wt"/arch/x86/kvm/kvm-amd.ko "$wt"/arch/x86/kvm/kvm-intel.ko "$out/"
+# A test helper module (guest/cr4/, never part of the series) for the Bochs
+# lane: it shows each CPU's CR4, so the guest can see whether VMX is on.
+rm -rf "$out/cr4"; cp -r "$top/guest/cr4" "$out/cr4"
+mk M="$out/cr4" modules >/dev/null
+cp "$out/cr4/wb_cr4.ko" "$out/"
 git -C "$wt" log -1 --format='%H %s' > "$out/commit"
 echo "build: $kind: kernel done in $(($(date +%s) - t0))s"
 
@@ -86,7 +91,10 @@ if [ $selftests = 1 ]; then
 	mk headers >/dev/null
 	rm -rf "$out/selftests"; mkdir -p "$out/selftests"
 	# Build what builds; the log names what does not.
-	make -C "$wt/tools/testing/selftests/kvm" -k -j"$jobs" CC="ccache gcc" \
+	# As a top-level make: under "make check" MAKELEVEL is 1, and 6.1's
+	# selftests lib.mk then leaves OUTPUT empty and writes into / .
+	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS \
+		make -C "$wt/tools/testing/selftests/kvm" -k -j"$jobs" CC="ccache gcc" \
 		>"$out/selftests-build.log" 2>&1 || true
 	sd=$wt/tools/testing/selftests/kvm
 	for t in $(sed -n 's/^TEST_GEN_PROGS_x86_64 += //p' "$sd/Makefile"); do
