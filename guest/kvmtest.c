@@ -459,6 +459,36 @@ static int cmd_churn(int nthreads, int seconds, const int *cpus, int ncpus)
 	return failures > 0 || created == 0;
 }
 
+/* ---------- vmtime ---------- */
+
+/*
+ * K times: create a VM (KVM_CREATE_VM only: no vCPU, no memory) and destroy
+ * it (close of its last fd), printing each step's time in microseconds.
+ * With no other VM open, each create is KVM's first VM (usage count 0 -> 1,
+ * virtualization enabled on every CPU) and each destroy its last.
+ */
+static int cmd_vmtime(int count)
+{
+	int kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (kvm_fd < 0)
+		return fail_errno("open /dev/kvm");
+	for (int i = 0; i < count; i++) {
+		double t0 = now(), t1, t2;
+		int vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+
+		t1 = now();
+		if (vm_fd < 0)
+			return fail_errno("KVM_CREATE_VM");
+		close(vm_fd);
+		t2 = now();
+		printf("kvmtest: vmtime: create_us %.1f destroy_us %.1f\n",
+		       (t1 - t0) * 1e6, (t2 - t1) * 1e6);
+	}
+	close(kvm_fd);
+	return 0;
+}
+
 /* ---------- svme ---------- */
 
 static int parse_cpu_list(const char *s, int *cpus, int max);
@@ -644,6 +674,8 @@ static void usage(FILE *f)
 "                             with LIST (e.g. 0,2-3) each thread re-pins to the\n"
 "                             next listed CPU per VM, skipping offline CPUs;\n"
 "                             SIGTERM/SIGINT end it early\n"
+"  vmtime [--count K]         K times (default 1): create a VM (no vCPU) and\n"
+"                             destroy it; prints each step's time in us\n"
 "  svme [--expect 0|1]       check EFER.SVME of every online CPU (default 1)\n"
 "  lockdep-chain              walk the kvm_lock/slots_lock/srcu/cpu_hotplug_lock\n"
 "                             edges once (irqchip, memslot add+delete, APIC base\n"
@@ -722,6 +754,7 @@ static const struct command {
 	{ "churn",         BIT(O_THREADS) | BIT(O_SECONDS) | BIT(O_CPUS) },
 	{ "lockdep-chain", 0 },
 	{ "svme",          BIT(O_EXPECT) },
+	{ "vmtime",        BIT(O_COUNT) },
 };
 
 int main(int argc, char **argv)
@@ -821,5 +854,7 @@ int main(int argc, char **argv)
 		return cmd_churn(nthreads, seconds, cpus, ncpus);
 	if (!strcmp(cmd->name, "svme"))
 		return cmd_svme(expect);
+	if (!strcmp(cmd->name, "vmtime"))
+		return cmd_vmtime(count);
 	return cmd_lockdep_chain();
 }
