@@ -4,10 +4,10 @@
 SHELL := /bin/bash
 .PHONY: help deps base apply export series-check build build-base build-series \
 	guest check gates demo demo-base unit-tests selftests-expect selftests-all \
-	lockdep-experiment clean
+	lockdep-experiment bench clean
 
 help:
-	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build gates demo-base unit-tests selftests-expect selftests-all lockdep-experiment clean"
+	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build gates demo-base unit-tests selftests-expect selftests-all lockdep-experiment bench clean"
 
 deps:
 	scripts/deps.sh
@@ -56,6 +56,8 @@ demo-base: guest
 selftests-expect: build-base guest
 	python3 scripts/scenarios.py base selftests
 	python3 scripts/report.py selftests-expect build/results/base/selftests/tap.txt > expect/selftests-base.txt
+	python3 scripts/scenarios.py base intel-selftests
+	python3 scripts/report.py selftests-expect build/results/base/intel-selftests/tap.txt > expect/selftests-bochs-base.txt
 
 # Every selftest that builds, on both kernels (longer than make check).
 selftests-all: build guest
@@ -67,5 +69,13 @@ selftests-all: build guest
 lockdep-experiment: build guest
 	scripts/lockdep-experiment.sh
 
+# Benchmarks, series against base (not in check): bench/latest.md and plots.
+# A shorter run: make bench BENCH_SMP="1 2" BENCH_REPS=5 BENCH_ROUNDS=1
+BENCH_SMP ?= 1 2 4 8
+BENCH_REPS ?= 20
+BENCH_ROUNDS ?= 4
+bench: build guest
+	python3 scripts/bench.py --smp "$(BENCH_SMP)" --reps $(BENCH_REPS) --rounds $(BENCH_ROUNDS)
+
 clean:
-	rm -rf build/out build/results
+	rm -rf build/out build/results build/bench-results build/bochs

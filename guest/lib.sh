@@ -44,9 +44,11 @@ cpu_list() { # expand "0-2,4" into "0 1 2 4"
 
 # kvm.ko needs irqbypass.ko (a module whenever KVM is), loaded once per boot
 insmod "$MOD/irqbypass.ko" 2>/dev/null
-load_kvm() { insmod "$MOD/kvm.ko" && insmod "$MOD/kvm-amd.ko"; }
-unload_kvm() { rmmod kvm_amd && rmmod kvm; }
-kvm_loaded() { grep -q '^kvm_amd ' /proc/modules; }
+# wb.vendor=intel (the Bochs lane) makes these use kvm-intel
+VENDOR=${WB_VENDOR:-amd}
+load_kvm() { insmod "$MOD/kvm.ko" && insmod "$MOD/kvm-$VENDOR.ko"; }
+unload_kvm() { rmmod "kvm_$VENDOR" && rmmod kvm; }
+kvm_loaded() { grep -q "^kvm_$VENDOR " /proc/modules; }
 
 # EFER.SVME (bit 12) of CPU N, read through the msr driver: prints 0 or 1
 svme() {

@@ -60,7 +60,7 @@ while IFS= read -r line; do
 	case $line in CONFIG_*=y|CONFIG_*=m) ;; *) continue ;; esac
 	grep -qx "$line" "$wt/.config" && continue
 	sym=${line%%=*}
-	if [ "$kind" = base ] && ! grep -rqsx "config ${sym#CONFIG_}" --include='Kconfig*' "$wt/arch/x86" "$wt/virt" "$wt/lib"; then
+	if [ "$kind" = base ] && ! grep -rqsx "config ${sym#CONFIG_}" --include='Kconfig*' "$wt"; then
 		echo "build: $sym is added by the series, not in the base: skipped"
 		continue
 	fi

@@ -53,6 +53,12 @@ BOOTS = {
     # jump-label site in the scheduler during this boot (README)
     "selftests": dict(smp=2, maxcpus=4, timeout=2400, memory="3G", accel="tcg,thread=single",
                       selftests_expect="expect/selftests-base.txt"),
+    # Bochs lane (scripts/bochs.py): VMX with EPT, for kvm-intel.  idle=poll:
+    # with idle CPUs halted, Bochs guests stalled for minutes (README)
+    "intel": dict(lane="bochs", cpus=2, timeout=1800, append="wb.vendor=intel idle=poll"),
+    "intel-selftests": dict(lane="bochs", cpus=2, timeout=2400, script="selftests", selftests=True,
+                            append="wb.vendor=intel wb.selftests=bochs idle=poll",
+                            selftests_expect="expect/selftests-bochs-base.txt"),
     # not in make check: every selftest that built ("make selftests-all")
     "selftests-all": dict(script="selftests", smp=2, maxcpus=4, timeout=7200, memory="3G",
                           append="wb.selftests=all",
@@ -62,6 +68,9 @@ BOOTS = {
 # only, judged against the base's results kept in expect/selftests-base.txt
 # (made by "make selftests-expect").
 CHECK_BOOTS = ["main", "headline", "hotadd-novm", "boot-cpu-nosvm", "maxcpus", "suspend", "stress"]
+# ... and the Bochs lane's boots, which scripts/check.sh runs for both
+# kernels at once (one core each): "scenarios.py KERNEL intel"
+BOCHS_BOOTS = ["intel"]
 CHECK_BOOTS_SERIES = CHECK_BOOTS + ["selftests"]
 
 
@@ -112,19 +121,15 @@ def main():
         meta = meta_for(kernel, name, b)
         if name == "main" and kernel == "series":
             meta["expect_tests"]["kunit kvm-x86-cr4-compat"] = "pass"
-        cmd = [sys.executable, str(TOP / "scripts/boot.py"), "--kernel", kernel, "--name", name,
-               "--script", f"guest/boots/{b.get('script', name)}.sh", "--smp", str(b["smp"]),
-               "--maxcpus", str(b["maxcpus"]),
-               "--timeout", str(b.get(f"{kernel}_timeout", b["timeout"])),
-               "--memory", b.get("memory", "2G"), "--meta", json.dumps(meta)]
-        if b.get("append"):
-            cmd += ["--append", b["append"]]
-        if b.get("accel"):
-            cmd += ["--accel", b["accel"]]
-        if kernel == "base" and b.get("base_splat"):
-            cmd += ["--stop-after", b["base_splat"]]
-        for d in b.get("device", []):
-            cmd += ["--device", d]
+        if b.get("lane") == "bochs":
+            cmd = [sys.executable, str(TOP / "scripts/bochs.py"), "--kernel", kernel, "--name", name,
+                   "--script", f"guest/boots/{b.get('script', name)}.sh", "--cpus", str(b["cpus"]),
+                   "--timeout", str(b["timeout"]), "--meta", json.dumps(meta)]
+            cmd += ["--append", b["append"]] if b.get("append") else []
+            cmd += ["--model", b["model"]] if b.get("model") else []
+            cmd += ["--selftests"] if b.get("selftests") else []
+        else:
+            cmd = boot_cmd(kernel, name, b, meta)
         t0 = time.time()
         subprocess.run(cmd, check=True)
         bootdir = TOP / "build/results" / kernel / name
@@ -137,6 +142,24 @@ def main():
         for l in bad:
             print("  " + l, flush=True)
     return 0
+
+
+def boot_cmd(kernel, name, b, meta):
+    """The QEMU lane's command line for one boot (scripts/boot.py)."""
+    cmd = [sys.executable, str(TOP / "scripts/boot.py"), "--kernel", kernel, "--name", name,
+           "--script", f"guest/boots/{b.get('script', name)}.sh", "--smp", str(b["smp"]),
+           "--maxcpus", str(b["maxcpus"]),
+           "--timeout", str(b.get(f"{kernel}_timeout", b["timeout"])),
+           "--memory", b.get("memory", "2G"), "--meta", json.dumps(meta)]
+    if b.get("append"):
+        cmd += ["--append", b["append"]]
+    if b.get("accel"):
+        cmd += ["--accel", b["accel"]]
+    if kernel == "base" and b.get("base_splat"):
+        cmd += ["--stop-after", b["base_splat"]]
+    for d in b.get("device", []):
+        cmd += ["--device", d]
+    return cmd
 
 
 if __name__ == "__main__":

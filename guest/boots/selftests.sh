@@ -1,15 +1,15 @@
 # The KVM selftests built from this kernel's tree, each with a timeout.
-# wb.selftests=all runs every one that built; otherwise those listed in
-# config/selftests-check.txt.  One TAP line "selftest NAME" each; their
-# output is kept in the results directory.
+# wb.selftests=all runs every one that built; wb.selftests=LIST those in
+# config/selftests-LIST.txt (default: check).  One TAP line "selftest NAME"
+# each; their output is kept in the results directory.
 . "$WB_TOP/guest/lib.sh"
 
-load_kvm || { nok "kvm and kvm-amd load"; exit 0; }
+load_kvm || { nok "kvm and kvm-$VENDOR load"; exit 0; }
 dir=$MOD/selftests
 if [ "${WB_SELFTESTS:-check}" = all ]; then
 	tests=$(awk '$2 == "built" {print $1}' "$dir/BUILT" | xargs -n1 basename)
 else
-	tests=$(sed -e 's/#.*//' "$WB_TOP/config/selftests-check.txt")
+	tests=$(sed -e 's/#.*//' "$WB_TOP/config/selftests-${WB_SELFTESTS:-check}.txt")
 fi
 mkdir -p "$WB_RESULTS/selftests"
 for t in $tests; do
