@@ -56,6 +56,10 @@ BOOTS = {
     # Bochs lane (scripts/bochs.py): VMX with EPT, for kvm-intel.  idle=poll:
     # with idle CPUs halted, Bochs guests stalled for minutes (README)
     "intel": dict(lane="bochs", cpus=2, timeout=1800, append="wb.vendor=intel idle=poll"),
+    # not in make check: kvm-amd on Bochs' SVM, a cross-check of the QEMU lane
+    # (with the ryzen model the test kernel printed nothing on the console)
+    "amd-bochs": dict(lane="bochs", cpus=2, timeout=900, model="ryzen",
+                      append="idle=poll earlyprintk=serial,ttyS0,115200"),
     "intel-selftests": dict(lane="bochs", cpus=2, timeout=2400, script="selftests", selftests=True,
                             append="wb.vendor=intel wb.selftests=bochs idle=poll",
                             selftests_expect="expect/selftests-bochs-base.txt"),

@@ -2,7 +2,7 @@
 # goes offline and online with a VM open and runs a guest after each cycle,
 # VMX (CR4.VMXE, read on each CPU by the wb_cr4 test module) follows the
 # VMs, suspend/resume (pm_test=core) with a VM open, kvm-intel unloads and
-# reloads (last: slow under Bochs, debugfs removal with lockdep).  The
+# reloads (last: it was the slowest step under Bochs).  The
 # guest's userspace is an initramfs.  (2 CPUs.)
 . "$WB_TOP/guest/lib.sh"    # with wb.vendor=intel
 insmod "$MOD/wb_cr4.ko"
@@ -48,7 +48,7 @@ check "CR4.VMXE clear on every CPU after the VM closed" all_vmxe 0
 
 echo "guest uptime before the unload: $(cut -d' ' -f1 /proc/uptime) s"
 # wb.watchdog=N: backtraces of every CPU and blocked task N s into the unload
-# (it has taken from 4 to over 40 s of guest time; see README)
+# (before idle=poll it took from 4 to over 40 s of guest time; see README)
 [ -n "$WB_WATCHDOG" ] && ( sleep "$WB_WATCHDOG"; echo l > /proc/sysrq-trigger; echo w > /proc/sysrq-trigger ) &
 check "kvm-intel and kvm unload" unload_kvm
 echo "guest uptime after the unload: $(cut -d' ' -f1 /proc/uptime) s"
