@@ -62,6 +62,8 @@ CONSOLE_LOGS = {
     "recorded-vm_list-race-gpf.log": [
         ("gpf", "general protection fault, probably for non-canonical address 0xdead0000000000f0"),
     ],
+    # The Bochs lane (kvm-intel), series kernel, make check: clean.
+    "recorded-series-intel-bochs.log": [],
     "recorded-tcg-int3-oops.log": [
         ("oops", "int3: 0000 [#1] PREEMPT SMP"),
         ("panic", "Kernel panic - not syncing: Fatal exception in interrupt"),
@@ -482,3 +484,30 @@ class BootAndSummaryTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ConsoleTapTest(unittest.TestCase):
+    """boot.merge_console_tap: the Bochs lane has no results share, so its
+    TAP comes only from the console's "wb: ok ..." lines."""
+
+    def test_bochs_console_gives_every_result(self):
+        import boot
+        with tempfile.TemporaryDirectory() as d:
+            res = Path(d)
+            (res / "console.log").write_text(read("recorded-series-intel-bochs.log"))
+            boot.merge_console_tap(res)
+            results = report.parse_tap((res / "tap.txt").read_text())
+        self.assertEqual(len(results), 32)
+        self.assertEqual({r.status for r in results}, {"ok"})
+        self.assertEqual(results[0].name, "kvm and kvm-intel load")
+        self.assertEqual(results[-1].name, "guest script completed")
+
+    def test_existing_tap_lines_are_not_doubled(self):
+        import boot
+        with tempfile.TemporaryDirectory() as d:
+            res = Path(d)
+            (res / "console.log").write_text("wb: ok 1 - a\nwb: not ok 2 - b # exit 1\n")
+            (res / "tap.txt").write_text("TAP version 13\nok 1 - a\n")
+            boot.merge_console_tap(res)
+            self.assertEqual((res / "tap.txt").read_text(),
+                             "TAP version 13\nok 1 - a\nnot ok 2 - b # exit 1\n")
