@@ -125,6 +125,12 @@ def main():
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args()
 
+    # The guest mounts tmpfs on these (guest/init.sh): a workbench below
+    # one of them would vanish in the guest.
+    for hidden in ("/tmp", "/run", "/dev", "/proc", "/sys"):
+        if TOP == Path(hidden) or Path(hidden) in TOP.parents:
+            sys.exit(f"boot: the workbench is under {hidden}, which the guest mounts over:"
+                     " clone it somewhere else")
     kdir = TOP / "build" / "out" / a.kernel
     bz = kdir / "bzImage"
     if not bz.exists():
