@@ -7,7 +7,7 @@ TAP=$WB_RESULTS/tap.txt
 _n=0
 [ -f "$TAP" ] || echo "TAP version 13" > "$TAP"
 
-ok()   { _n=$((_n + 1)); echo "ok $_n - $1" >> "$TAP"; echo "ok $_n - $1"; }
+ok()   { _n=$((_n + 1)); echo "ok $_n - $1${2:+ # $2}" >> "$TAP"; echo "ok $_n - $1${2:+ # $2}"; }
 nok()  { _n=$((_n + 1)); echo "not ok $_n - $1${2:+ # $2}" >> "$TAP"; echo "not ok $_n - $1${2:+ # $2}"; }
 skip() { _n=$((_n + 1)); echo "ok $_n - $1 # SKIP $2" >> "$TAP"; echo "ok $_n - $1 # SKIP $2"; }
 # check NAME CMD...: one test point from a command's exit status

@@ -233,7 +233,7 @@ def judge_selftest(name, base, tap):
         return Verdict(name, "fail", f"did not report (base: {base})")
     if base == "pass":
         if tap.status == "ok":
-            return Verdict(name, "pass")
+            return Verdict(name, "pass", tap.reason)   # e.g. "flaky: ..."
         if tap.status == "skip":
             return Verdict(name, "fail", f"regression: passed on base, now skipped: {tap.reason}")
         return Verdict(name, "fail", "regression: passed on base")

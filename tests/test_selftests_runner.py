@@ -1,0 +1,103 @@
+"""Unit tests for guest/boots/selftests.sh, the guest's selftest runner, run
+on the host against stand-in selftests (shell scripts) in a scratch
+workbench: what it reports for a test that passes, skips, fails once, fails
+every time, or did not build.
+
+    python3 -m unittest discover -s tests -v
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(TOP / "scripts"))
+import report  # noqa: E402
+
+# name -> body of a stand-in selftest ($COUNT: a file counting its runs)
+FAKES = {
+    "passes": "exit 0",
+    "skips": 'echo "1..0 # SKIP - Requirement not met: nothing"; exit 4',
+    "flaky": ('n=$(cat "$COUNT.flaky" 2>/dev/null || echo 0); echo $((n + 1)) > "$COUNT.flaky"\n'
+              '[ "$n" -ge 1 ] && exit 0\n'
+              'echo "==== Test Assertion Failure ===="; echo "  x86_64/flaky.c:147: __a == __b"; exit 254'),
+    "broken": ('n=$(cat "$COUNT.broken" 2>/dev/null || echo 0); echo $((n + 1)) > "$COUNT.broken"\n'
+               'echo "==== Test Assertion Failure ===="; echo "  x86_64/broken.c:9: r == 0"; exit 254'),
+}
+
+
+class SelftestsRunnerTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.dir)
+        top = self.dir / "wb"
+        (top / "guest/boots").mkdir(parents=True)
+        (top / "config").mkdir()
+        # the real runner and helpers; loading modules is the guest's job
+        lib = (TOP / "guest/lib.sh").read_text()
+        lib = lib.replace('insmod "$MOD/irqbypass.ko"', ": insmod")
+        lib = lib.replace('load_kvm() { insmod "$MOD/kvm.ko" && insmod "$MOD/kvm-$VENDOR.ko"; }',
+                          "load_kvm() { :; }")
+        self.assertIn("load_kvm() { :; }", lib, "guest/lib.sh changed: update this test")
+        (top / "guest/lib.sh").write_text(lib)
+        shutil.copy(TOP / "guest/boots/selftests.sh", top / "guest/boots/")
+        (top / "config/selftests-check.txt").write_text(
+            "# comment\npasses\nskips\nflaky\nbroken\nmissing\n")
+        st = top / "build/out/k/selftests"
+        st.mkdir(parents=True)
+        for name, body in FAKES.items():
+            (st / name).write_text("#!/bin/sh\n" + body + "\n")
+            (st / name).chmod(0o755)
+        self.top, self.results = top, self.dir / "results"
+        self.results.mkdir()
+
+    def run_runner(self):
+        env = dict(os.environ, WB_TOP=str(self.top), WB_KERNEL="k",
+                   WB_RESULTS=str(self.results), COUNT=str(self.dir / "count"))
+        p = subprocess.run(["bash", str(self.top / "guest/boots/selftests.sh")], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return {r.name: r for r in report.parse_tap((self.results / "tap.txt").read_text())}
+
+    def runs(self, name):
+        return int((self.dir / f"count.{name}").read_text())
+
+    def test_results(self):
+        r = self.run_runner()
+        self.assertEqual(list(r), ["selftest " + n for n in ("passes", "skips", "flaky", "broken", "missing")])
+        self.assertEqual((r["selftest passes"].status, r["selftest passes"].reason), ("ok", ""))
+        self.assertEqual(r["selftest skips"].status, "skip")
+        self.assertEqual((r["selftest missing"].status, r["selftest missing"].reason), ("skip", "did not build"))
+
+    def test_a_test_failing_once_is_flaky_not_failed(self):
+        r = self.run_runner()["selftest flaky"]
+        self.assertEqual(r.status, "ok")
+        self.assertIn("flaky: passed on attempt 2", r.reason)
+        self.assertIn("flaky.c:147", r.reason)
+        self.assertEqual(self.runs("flaky"), 2)
+        self.assertTrue((self.results / "selftests/flaky.try1.log").is_file())
+
+    def test_a_test_failing_every_attempt_fails(self):
+        r = self.run_runner()["selftest broken"]
+        self.assertEqual(r.status, "not ok")
+        self.assertIn("failed 3 of 3 attempts", r.reason)
+        self.assertIn("broken.c:9", r.reason)
+        self.assertEqual(self.runs("broken"), 3)
+
+    def test_judged_against_the_base(self):
+        """A flaky pass is no regression; a test failing every time is."""
+        r = self.run_runner()
+        expect = {"passes": "pass", "flaky": "pass", "broken": "pass", "skips": "skip", "missing": "skip"}
+        verdicts = {n: report.judge_selftest(n, expect[n[len("selftest "):]], t) for n, t in r.items()}
+        self.assertEqual(verdicts["selftest flaky"].result, "pass")
+        self.assertIn("flaky", verdicts["selftest flaky"].note)
+        self.assertEqual(verdicts["selftest broken"].result, "fail")
+        self.assertEqual(verdicts["selftest passes"].result, "pass")
+
+
+if __name__ == "__main__":
+    unittest.main()
