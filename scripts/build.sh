@@ -97,7 +97,7 @@ if [ $selftests = 1 ]; then
 		make -C "$wt/tools/testing/selftests/kvm" -k -j"$jobs" CC="ccache gcc" \
 		>"$out/selftests-build.log" 2>&1 || true
 	sd=$wt/tools/testing/selftests/kvm
-	for t in $(sed -n 's/^TEST_GEN_PROGS_x86_64 += //p' "$sd/Makefile"); do
+	for t in $(sed -n 's/^TEST_GEN_PROGS_x86_64 +\?= //p' "$sd/Makefile"); do
 		if [ -x "$sd/$t" ]; then cp "$sd/$t" "$out/selftests/$(basename "$t")"; echo "$t built"
 		else echo "$t did-not-build"; fi
 	done > "$out/selftests/BUILT"
