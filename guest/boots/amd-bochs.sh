@@ -1,4 +1,4 @@
-# Bochs lane, AMD model (scripts/bochs.py --model ryzen): kvm-amd on Bochs'
+# Bochs lane, AMD model (scripts/bochs.py --model zambezi): kvm-amd on Bochs'
 # SVM as a cross-check of the QEMU lane: it loads, a guest runs, CPU 1 goes
 # offline and online with a VM open and runs a guest afterwards, EFER.SVME
 # follows the VMs.  (2 CPUs.)
