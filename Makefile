@@ -4,10 +4,10 @@
 SHELL := /bin/bash
 .PHONY: help deps base apply export series-check build build-base build-series \
 	guest check gates demo demo-base unit-tests selftests-expect selftests-all \
-	bochs-selftests lockdep-experiment kunit-experiment bench clean
+	bochs-selftests lockdep-experiment kunit-experiment bench bench-control clean
 
 help:
-	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build gates demo-base unit-tests selftests-expect selftests-all bochs-selftests lockdep-experiment kunit-experiment bench clean"
+	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build gates demo-base unit-tests selftests-expect selftests-all bochs-selftests lockdep-experiment kunit-experiment bench bench-control clean"
 
 deps:
 	scripts/deps.sh
@@ -88,5 +88,9 @@ BENCH_ROUNDS ?= 4
 bench: build guest
 	python3 scripts/bench.py --smp "$(BENCH_SMP)" --reps $(BENCH_REPS) --rounds $(BENCH_ROUNDS)
 
+# The same with the base kernel against itself: the noise floor (bench/control.md).
+bench-control: build guest
+	python3 scripts/bench.py --control --smp "$(BENCH_SMP)" --reps $(BENCH_REPS) --rounds $(BENCH_ROUNDS)
+
 clean:
-	rm -rf build/out build/results build/bench-results build/bochs
+	rm -rf build/out build/results build/bench-results build/bench-control build/bochs

@@ -58,13 +58,15 @@ SCALE = {"ms": 1e-3, "µs": 1, "%": 1, "VMs/s": 1}
 DIGITS = {"ms": 2, "µs": 0, "%": 2, "VMs/s": 1}
 
 
-def snapshot():
+def snapshot(control=False):
     """Copy both kernels to build/out/bench-{base,series} (boot.py and the guest
     take a kernel's files from build/out/NAME): the whole run boots one build
-    of each, even if one is rebuilt meanwhile.  Returns their commit lines."""
+    of each, even if one is rebuilt meanwhile.  Returns their commit lines.
+    control: the base kernel in both places (an A/A run: the noise floor)."""
     commits = {}
     for k in KERNELS:
-        src, dst = TOP / "build" / "out" / k, TOP / "build" / "out" / f"bench-{k}"
+        src = TOP / "build" / "out" / ("base" if control else k)
+        dst = TOP / "build" / "out" / f"bench-{k}"
         shutil.rmtree(dst, ignore_errors=True)
         dst.mkdir()
         for f in ["bzImage", "commit"] + [p.name for p in src.glob("*.ko")]:
@@ -285,7 +287,7 @@ def plot(data, smps, file, title, ylabel, curves):
         subprocess.run(["gnuplot", f.name], check=True)
 
 
-def report(data, rounds, run):
+def report(data, rounds, run, name="latest.md"):
     smps = sorted({n for _, n in data})
     qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
                           text=True).stdout.splitlines()[0]
@@ -295,7 +297,15 @@ def report(data, rounds, run):
     churn = (f", VM churn {run['churn_reps']} runs of {run['churn']} s per creator count"
              if run["churn"] else "")
     L = ["# Benchmarks: what the series costs, series/base",
-         "",
+         ""]
+    if run.get("control"):
+        L = ["# Control run (`make bench-control`): the base kernel against itself",
+             "",
+             "Both columns are the same base build (\"series\" is a copy of it), booted "
+             "alternately exactly as `make bench` boots base and series: every ratio below "
+             "differs from 1 only by the emulator's and the host's noise, and the targets "
+             "show what this setup can decide.", ""]
+    L += [
          f"- date: {run['date']}; the run took {run['took'] / 60:.0f} min "
          "(`make bench`, scripts/bench.py)",
          f"- {qemu}; `-machine q35 -accel tcg,thread=single "
@@ -337,10 +347,12 @@ def report(data, rounds, run):
           "is marked online or after it is marked offline, where tracepoints do not fire "
           "(their condition is cpu_online()), so the base has no figure; the series runs it "
           "in the ONLINE section.",
-          "", "## Plots", ""]
-    L += [f"![{title.replace(BS_N, ' ')}]({file})"
-          for file, title, *_ in PLOTS if (OUT / file).exists()]
-    (OUT / "latest.md").write_text("\n".join(L) + "\n")
+          ""]
+    if not run.get("control"):
+        L += ["## Plots", ""]
+        L += [f"![{title.replace(BS_N, ' ')}]({file})"
+              for file, title, *_ in PLOTS if (OUT / file).exists()]
+    (OUT / name).write_text("\n".join(L) + "\n")
 
 
 def main():
@@ -352,14 +364,21 @@ def main():
     ap.add_argument("--churn", type=int, default=2, help="seconds per churn run (0: none)")
     ap.add_argument("--churn-reps", type=int, default=3, help="churn runs per creator count")
     ap.add_argument("--no-boot", action="store_true", help="report on the last run's logs")
+    ap.add_argument("--control", action="store_true",
+                    help="base against itself (bench/control.md, build/bench-control/)")
     a = ap.parse_args()
+    global RESULTS
+    if a.control:
+        RESULTS = TOP / "build" / "bench-control"
+    name = "control.md" if a.control else "latest.md"
     a.smp = [int(n) for n in a.smp.split()]
     if not a.no_boot:
         shutil.rmtree(RESULTS, ignore_errors=True)
         RESULTS.mkdir(parents=True)
         run = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "load": [],
                "reps": a.reps, "rounds": a.rounds, "churn": a.churn,
-               "churn_reps": a.churn_reps, "commits": snapshot()}
+               "churn_reps": a.churn_reps, "commits": snapshot(a.control),
+               "control": a.control}
         t0 = time.time()
         run_boots(a, run)
         run["took"] = time.time() - t0
@@ -369,10 +388,11 @@ def main():
     data = pool(rounds)
     OUT.mkdir(exist_ok=True)
     smps = sorted({n for _, n in data})
-    for p in PLOTS:
-        plot(data, smps, *p)
-    report(data, rounds, run)
-    print((OUT / "latest.md").read_text())
+    if not run.get("control"):
+        for p in PLOTS:
+            plot(data, smps, *p)
+    report(data, rounds, run, name)
+    print((OUT / name).read_text())
     if run["failed"]:
         sys.exit(f"bench: failed boots: {', '.join(run['failed'])}")
 
