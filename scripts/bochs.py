@@ -13,8 +13,8 @@ kernel's KVM modules, laid out under /wb as on the host (wb.top=/wb).  It
 and the kernel go on a GRUB rescue ISO that Bochs boots from its CD drive.
 The serial console is the boot's console.log; the guest's TAP lines ("wb:
 ok ...") are taken from it, as boot.py does after a suspend.  The boot ends
-when the guest prints "wb: script done" (then Bochs is stopped) or at the
-timeout.
+when the guest prints "wb: script done" or the kernel panics (then Bochs is
+stopped), or at the timeout.
 
 Bochs notes (Debian 12's bochs 2.7): it is built with its debugger, so it
 waits at the first instruction unless a command file says "c"; its only
@@ -208,10 +208,13 @@ def main():
                     print(f"  [{a.kernel}/{a.name} {time.time() - t0:6.1f}s] {line.rstrip()}",
                           flush=True)
                 if line.startswith("wb: script done"):
-                    done_at = time.time()
+                    done_at, why = time.time(), "the script finished"
+                # panic=-1 would reboot the guest and run the script again
+                if "Kernel panic - not syncing" in line and not done_at:
+                    done_at, why = time.time(), "a kernel panic"
                 seen += 1
             if done_at and time.time() > done_at + 2:
-                how = "stopped after the script finished"
+                how = f"stopped after {why}"
             elif p.poll() is not None:
                 how = f"bochs exited ({p.returncode})"
             elif time.time() - t0 > a.timeout:

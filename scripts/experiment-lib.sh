@@ -21,7 +21,8 @@ variant() {
 	export KBUILD_BUILD_TIMESTAMP="2023-01-01" KBUILD_BUILD_USER=kvm-hotplug KBUILD_BUILD_HOST=workbench
 	make -C "$wt" -s ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$(($(nproc) + 1))" modules
 	rm -rf "$out"; mkdir -p "$out"
-	cp "$top/build/out/series/bzImage" "$wt/virt/lib/irqbypass.ko" "$wt"/arch/x86/kvm/kvm*.ko "$out/"
+	cp "$top/build/out/series/bzImage" "$top/build/out/series/wb_cr4.ko" \
+		"$wt/virt/lib/irqbypass.ko" "$wt"/arch/x86/kvm/kvm*.ko "$out/"
 	git -C "$wt" checkout -q -- "$file"
 	trap - EXIT	# (its objects are rebuilt by the next scripts/build.sh)
 }
