@@ -4,10 +4,10 @@
 SHELL := /bin/bash
 .PHONY: help deps base apply export series-check build build-base build-series \
 	guest check gates demo demo-base unit-tests selftests-expect selftests-all \
-	bochs-selftests lockdep-experiment kunit-experiment intel-experiment bench bench-control clean
+	bochs-selftests bochs-amd lockdep-experiment kunit-experiment intel-experiment bench bench-control clean
 
 help:
-	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build gates demo-base unit-tests selftests-expect selftests-all bochs-selftests lockdep-experiment kunit-experiment intel-experiment bench bench-control clean"
+	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build gates demo-base unit-tests selftests-expect selftests-all bochs-selftests bochs-amd lockdep-experiment kunit-experiment intel-experiment bench bench-control clean"
 
 deps:
 	scripts/deps.sh
@@ -71,6 +71,14 @@ selftests-all: build guest
 bochs-selftests: build guest
 	python3 scripts/scenarios.py series intel-selftests
 	python3 scripts/report.py boot build/results/series/intel-selftests
+
+# kvm-amd on Bochs' SVM (model zambezi) on both kernels: the cross-check of
+# the QEMU lane; ~2 min.
+bochs-amd: build guest
+	python3 scripts/scenarios.py base amd-bochs & b=$$!; \
+	python3 scripts/scenarios.py series amd-bochs; s=$$?; wait $$b && [ $$s = 0 ]
+	python3 scripts/report.py boot build/results/base/amd-bochs
+	python3 scripts/report.py boot build/results/series/amd-bochs
 
 # The throwaway lockdep experiment: usage count back under kvm_lock.
 lockdep-experiment: build guest
