@@ -139,6 +139,9 @@ def bochsrc(iso, res, model, cpus, memory):
         f"ata0-master: type=cdrom, path={iso}, status=inserted",
         f"com1: enabled=1, mode=file, dev={res / 'console.log'}",
         "display_library: term",
+        # no sound card on a CI machine: Bochs' ALSA driver aborted the
+        # emulator at start ("buffer overflow detected") without these
+        "sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy",
         f"log: {res / 'bochs.log'}",
         "panic: action=fatal", "error: action=report", "info: action=report",
         "debug: action=ignore", ""])

@@ -10,7 +10,7 @@ pkgs=(
 	gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu gcc-s390x-linux-gnu
 	gcc-powerpc64le-linux-gnu gcc-mips64el-linux-gnuabi64   # cross builds
 	busybox-static gnuplot-nox                  # guest userspace, benchmark plots
-	bochs bochsbios vgabios grub-pc-bin xorriso mtools bsdutils   # Bochs lane (VMX)
+	bochs bochs-term bochsbios vgabios grub-pc-bin xorriso mtools bsdutils   # Bochs lane (VMX)
 )
 missing=()
 for p in "${pkgs[@]}"; do
