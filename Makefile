@@ -3,11 +3,11 @@
 #   make check     the full test run (what CI runs)
 SHELL := /bin/bash
 .PHONY: help deps base apply export series-check build build-base build-series \
-	guest check gates demo demo-base unit-tests selftests-expect selftests-all \
+	guest check gates demo demo-base unit-tests list fresh-machine selftests-expect selftests-all \
 	bochs-selftests bochs-amd lockdep-experiment kunit-experiment intel-experiment bench bench-control clean
 
 help:
-	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build gates demo-base unit-tests selftests-expect selftests-all bochs-selftests bochs-amd lockdep-experiment kunit-experiment intel-experiment bench bench-control clean"
+	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build gates demo-base unit-tests list fresh-machine selftests-expect selftests-all bochs-selftests bochs-amd lockdep-experiment kunit-experiment intel-experiment bench bench-control clean"
 
 deps:
 	scripts/deps.sh
@@ -35,8 +35,18 @@ build: build-base build-series
 guest:
 	$(MAKE) -s -C guest
 
-unit-tests:
+# the workbench's own tests (the selftest runner's need the base tree: make base)
+unit-tests: base
 	python3 -m unittest discover -s tests
+
+# every scenario in the registry (config/scenarios.toml)
+list:
+	python3 scripts/scenarios.py list
+
+# Does a fresh Debian 12 get everything the lanes need from scripts/deps.sh?
+# debootstrap, deps.sh in a chroot, a smoke test of each lane's tools.
+fresh-machine:
+	scripts/fresh-machine.sh
 
 check:
 	scripts/check.sh
@@ -54,31 +64,27 @@ demo-base: guest
 # The base kernel's selftest results, kept as the expectation make check
 # judges the series against (run after changing config/selftests-check.txt).
 selftests-expect: build-base guest
-	python3 scripts/scenarios.py base selftests
+	python3 scripts/scenarios.py run base selftests intel-selftests || true
 	python3 scripts/report.py selftests-expect build/results/base/selftests/tap.txt > expect/selftests-base.txt
-	python3 scripts/scenarios.py base intel-selftests
 	python3 scripts/report.py selftests-expect build/results/base/intel-selftests/tap.txt > expect/selftests-bochs-base.txt
 
 # Every selftest that builds, on both kernels (longer than make check).
 selftests-all: build guest
-	for k in base series; do python3 scripts/scenarios.py $$k selftests-all; done
+	python3 scripts/scenarios.py run base selftests-all || true
 	python3 scripts/report.py selftests-expect build/results/base/selftests-all/tap.txt > expect/selftests-base-all.txt
-	python3 scripts/report.py summary build/results
+	python3 scripts/scenarios.py run series selftests-all
 
 # The KVM selftests under Bochs (VMX) on the series, judged against the
 # base's results there (expect/selftests-bochs-base.txt); ~7 min.  make check
 # runs the same boot alongside the QEMU boots.
 bochs-selftests: build guest
-	python3 scripts/scenarios.py series intel-selftests
-	python3 scripts/report.py boot build/results/series/intel-selftests
+	python3 scripts/scenarios.py run series intel-selftests
 
 # kvm-amd on Bochs' SVM (model zambezi) on both kernels: the cross-check of
 # the QEMU lane; ~2 min.
 bochs-amd: build guest
-	python3 scripts/scenarios.py base amd-bochs & b=$$!; \
-	python3 scripts/scenarios.py series amd-bochs; s=$$?; wait $$b && [ $$s = 0 ]
-	python3 scripts/report.py boot build/results/base/amd-bochs
-	python3 scripts/report.py boot build/results/series/amd-bochs
+	python3 scripts/scenarios.py run base amd-bochs & b=$$!; \
+	python3 scripts/scenarios.py run series amd-bochs; s=$$?; wait $$b && [ $$s = 0 ]
 
 # The throwaway lockdep experiment: usage count back under kvm_lock.
 lockdep-experiment: build guest

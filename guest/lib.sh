@@ -1,7 +1,7 @@
 # Helpers for guest boot scripts (guest/boots/*.sh), sourced by them.
 # Results go to $WB_RESULTS/tap.txt as TAP; everything printed lands on the
 # console with a "wb: " prefix (guest/init.sh).
-MOD=$WB_TOP/build/out/$WB_KERNEL
+MOD=${WB_OUT:-$WB_TOP/build/out/$WB_KERNEL}
 KVMTEST=$WB_TOP/guest/kvmtest
 TAP=$WB_RESULTS/tap.txt
 _n=0
@@ -50,20 +50,31 @@ load_kvm() { insmod "$MOD/kvm.ko" && insmod "$MOD/kvm-$VENDOR.ko"; }
 unload_kvm() { rmmod "kvm_$VENDOR" && rmmod kvm; }
 kvm_loaded() { grep -q "^kvm_$VENDOR " /proc/modules; }
 
-# EFER.SVME (bit 12) of CPU N, read through the msr driver: prints 0 or 1
-svme() {
-	local v
-	v=$(dd if=/dev/cpu/$1/msr bs=8 count=1 skip=$((0xc0000080)) iflag=skip_bytes 2>/dev/null | od -An -tu8 | tr -d ' ')
-	[ -n "$v" ] || { echo "?"; return; }
-	echo $(( (v >> 12) & 1 ))
+# Whether hardware virtualization is on, per CPU, read on the CPU by the
+# wb_virt test module (guest/virt/): CR4.VMXE on Intel, EFER.SVME on AMD.
+VIRTBIT=$([ "$VENDOR" = intel ] && echo vmxe || echo svme)
+VIRTNAME=$([ "$VENDOR" = intel ] && echo CR4.VMXE || echo EFER.SVME)
+[ -e /sys/kernel/debug/wb_virt ] || [ ! -f "$MOD/wb_virt.ko" ] || insmod "$MOD/wb_virt.ko"
+# virt_on N: virtualization is on on CPU N
+virt_on() { grep -q "^cpu$1 .*$VIRTBIT=1" /sys/kernel/debug/wb_virt; }
+# all_virt 0|1: every online CPU has virtualization off (0) or on (1)
+all_virt() {
+	local bad
+	bad=$(grep -v " $VIRTBIT=$1" /sys/kernel/debug/wb_virt)
+	[ -z "$bad" ] || { echo "$VIRTNAME expected $1 on every online CPU, got: $bad"; return 1; }
 }
-# all_svme 0|1: every online CPU has EFER.SVME equal to $1
-all_svme() {
-	local c bad=""
-	for c in $(cpu_list "$(online_cpus)"); do
-		[ "$(svme "$c")" = "$1" ] || bad="$bad cpu$c=$(svme "$c")"
-	done
-	[ -z "$bad" ] || { echo "EFER.SVME expected $1 on every online CPU, got:$bad"; return 1; }
+
+# expect_refused N WHAT WHY: onlining CPU N (WHAT says how it differs)
+# must fail, and the kernel log must name the CPU and why (grep -E WHY).
+# Two test points: "onlining CPU N WHAT is refused" and
+# "the refusal of CPU N WHAT says why".
+expect_refused() {
+	local cpu=$1 what=$2 why=$3
+	mark_dmesg
+	if set_online "$cpu" 1; then nok "onlining CPU $cpu $what is refused" "online succeeded"
+	else ok "onlining CPU $cpu $what is refused"; fi
+	new_dmesg | grep -i -E "kvm|svm|vmx|cr4|cpu ?$cpu"
+	check "the refusal of CPU $cpu $what says why" eval "new_dmesg | grep -q -E '$why'"
 }
 
 # Start a VM that stays open (kvmtest hold), pinned to CPU $1; sets HOLD_PID

@@ -5,7 +5,7 @@
            [--churn-reps 3] [--no-boot]
 
 Boots the base and the series kernel alternately (same QEMU settings:
-scripts/boot.py's defaults, -smp N with maxcpus=N) running
+the registry's "bench" scenario, -smp N with maxcpus=N) running
 guest/boots/bench.sh, which prints one "bench METRIC VALUE" console line per
 sample.  Each round boots every kernel once at every CPU count; samples of
 all rounds are pooled.  Writes bench/latest.md (tables, targets met or
@@ -14,6 +14,7 @@ from the console logs of the last run (build/bench-results/).
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -24,6 +25,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scenarios  # noqa: E402
 
 TOP = Path(__file__).resolve().parent.parent
 RESULTS = TOP / "build" / "bench-results"
@@ -77,7 +81,9 @@ def snapshot(control=False):
 
 def run_boots(a, run):
     """Boot both kernels at every CPU count, alternating which goes first;
-    notes failed boots and the host's load average before each boot."""
+    notes failed boots and the host's load average before each boot.  The
+    boot is the registry's "bench" scenario with this run's CPUs and options."""
+    bench = scenarios.load()["bench"]
     append = f"wb.reps={a.reps} wb.churn={a.churn} wb.churn_reps={a.churn_reps}"
     failed = run["failed"] = []
     for r in range(a.rounds):
@@ -87,19 +93,17 @@ def run_boots(a, run):
                 name = f"bench-smp{smp}-r{r}"
                 print(f"bench: round {r + 1}/{a.rounds}, {k}, {smp} CPUs", flush=True)
                 run["load"].append(os.getloadavg()[0])
-                subprocess.run([sys.executable, str(TOP / "scripts" / "boot.py"),
-                                "--kernel", f"bench-{k}", "--name", name,
-                                "--script", "guest/boots/bench.sh",
-                                "--smp", str(smp), "--maxcpus", str(smp),
-                                "--results", str(RESULTS), "--append", append,
-                                "--timeout", "3600", "--quiet"], check=True)
+                s = dataclasses.replace(bench, name=name, cpus=smp, maxcpus=smp,
+                                        append=f"{bench.append} {append}".strip())
+                _, verdicts = scenarios.run_one(s, k, RESULTS, out=TOP / "build/out" / f"bench-{k}",
+                                                quiet=True)
                 log = console(k, name)
-                if "wb: bench done" not in log or "wb: not ok" in log:
+                if "wb: bench done" not in log or any(v.result == "fail" for v in verdicts):
                     failed.append(f"{k}/{name}")
 
 
 def console(kernel, name):
-    p = RESULTS / f"bench-{kernel}" / name / "console.log"
+    p = RESULTS / kernel / name / "console.log"
     return p.read_text(errors="replace") if p.exists() else ""
 
 
@@ -107,7 +111,7 @@ def parse():
     """{(kernel, smp, round): {metric: [values]}} from the bench boots' consoles."""
     rounds = {}
     for log in sorted(RESULTS.glob("*/bench-smp*-r*/console.log")):
-        kernel = log.parent.parent.name.removeprefix("bench-")
+        kernel = log.parent.parent.name
         smp, r = map(int, re.match(r"bench-smp(\d+)-r(\d+)", log.parent.name).groups())
         d = rounds[kernel, smp, r] = {}
         for m in re.finditer(r"^wb: bench (\w+) ([0-9.]+)\s*$", log.read_text(errors="replace"),

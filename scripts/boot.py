@@ -1,54 +1,193 @@
-#!/usr/bin/env python3
-"""Boot layer: boot a built test kernel under QEMU (q35, TCG, emulated SVM)
-and run one guest script in it.
+"""Boot layer: the lanes, each a function that boots one built test kernel
+under an emulator, runs one guest script in it and collects its console.
+scripts/scenarios.py calls them (LANES) with a Spec from the registry.
 
-  boot.py --kernel base|series --name NAME --script guest/boots/NAME.sh
-          [--smp 2] [--maxcpus 4] [--append 'maxcpus=1']
-          [--device 'socket-id=1,svm=off' ...] [--timeout 300]
+  qemu-x86    QEMU q35, TCG, -cpu qemu64,svm=on,npt=on,la57=on: AMD SVM and
+              real CPU hot-add.  The guest's root file system is the host's,
+              read-only over virtio-9p (as virtme does), so the guest has
+              bash, python3, QEMU and the workbench at the host's paths; a
+              second, writable 9p share is the boot's results directory.
+  bochs       Bochs 2.7: VMX with EPT (corei7_haswell_4770), or SVM with
+              model=zambezi.  No 9p: the guest's userspace is an initramfs
+              (busybox, bash, the workbench's guest files, the modules) on a
+              GRUB rescue ISO; results only on the console.
 
-The guest's root file system is the host's, shared read-only over virtio-9p
-(as virtme does), so the guest has bash, python3, QEMU and the workbench at
-the same paths as the host.  guest/init.sh is PID 1; it runs the script and
-powers off.  A second, writable 9p share is the boot's results directory,
-build/results/<kernel>/<name>/, which ends up holding:
+Every lane writes into the boot's results directory:
+  console.log   the serial console (kernel log and guest output)
+  tap.txt       TAP written by the guest script; the "wb: ok ..." lines the
+                guest printed on the console are merged in (9p is gone after
+                a suspend or a crash, the console still works)
+  emulator.log  the emulator's own messages (why it did not start, if so)
+and returns an Outcome: how the boot ended, and whether the guest came up.
 
-  console.log   the whole serial console (kernel log and guest output)
-  tap.txt       TAP written by the guest script
-  meta.json     what the judge (report.py) expects, written by --meta
+A boot ends when the emulator exits, 2 s after the guest prints "wb: script
+done" or the kernel panics, 15 s after the expected splat (Spec.stop_after),
+or at the timeout.  guest/init.sh is PID 1 in every lane.
 
-The guest asks the host for CPU hot-add by printing a console line
-"@@wb-host hotadd socket=N [feature=on|off ...]"; this script answers with
-a QMP device_add of a qemu64-x86_64-cpu into that socket.  --device adds
-such a CPU at power-on instead.
+qemu-x86: the guest asks for a CPU hot-add by printing
+"@@wb-host hotadd socket-id=N [feature=on|off ...]"; the lane answers with
+a QMP device_add of a qemu64-x86_64-cpu into that socket.
 """
 
-import argparse
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parent.parent
-CPU_MODEL = "qemu64,svm=on,npt=on,la57=on"   # feat=on form, see README
-CPU_TYPE = "qemu64-x86_64-cpu"
+
+QEMU_X86_CPU = "qemu64,svm=on,npt=on,la57=on"   # the feat=on form, see README
+QEMU_X86_CPU_TYPE = "qemu64-x86_64-cpu"
+BOCHS_MODEL = "corei7_haswell_4770"             # corei7_skylake_x: fpu WARNING at boot
+CONSOLE_ARGS = "panic=-1 nokaslr loglevel=7 printk.time=1"
 
 
-def parse_features(words):
-    """['socket-id=2', 'svm=off'] -> {'socket-id': 2, 'svm': False}"""
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    kernel: str          # base or series: the expectations, wb.kernel=
+    lane: str
+    script: str          # guest/boots/NAME.sh, relative to the top
+    cpus: int
+    maxcpus: int
+    devices: tuple       # qemu-x86: CPUs present at power-on, "socket-id=1,svm=off"
+    append: str
+    memory: str
+    model: str           # bochs
+    cpu: str             # qemu-x86: the -cpu model (None: QEMU_X86_CPU)
+    timeout: int
+    stop_after: str      # regex: end the boot 15 s after a console line matches
+    out: Path            # the kernel's files: bzImage, modules, selftests
+    res: Path            # the boot's results directory
+    quiet: bool = False
+
+
+@dataclass
+class Outcome:
+    how: str             # how the boot ended
+    seconds: float
+    started: bool        # the guest printed "wb: guest up"
+
+
+def kernel_out(lane, kernel):
+    """Where a lane finds a kernel's build outputs (scripts/build.sh)."""
+    return TOP / "build/out" / (f"{kernel}-arm64" if lane == "qemu-arm64" else kernel)
+
+
+def kernel_tree(lane, kernel):
+    """The kernel's source tree (for its tools: kunit.py, decode_stacktrace.sh)."""
+    return TOP / "build" / (f"kernel-{kernel}-arm64" if lane == "qemu-arm64" else f"kernel-{kernel}")
+
+
+def fresh_dir(d):
+    shutil.rmtree(d, ignore_errors=True)
+    Path(d).mkdir(parents=True)
+
+
+def require(*paths, hint="run 'make build'"):
+    for p in paths:
+        if not Path(p).exists():
+            raise FileNotFoundError(f"{Path(p).relative_to(TOP) if TOP in Path(p).parents else p}"
+                                    f" missing: {hint}")
+
+
+def merge_console_tap(res):
+    """Add to tap.txt the TAP lines the guest printed on the console ("wb: ok
+    ...") that tap.txt lacks."""
+    tap = res / "tap.txt"
+    have = tap.read_text(errors="replace").splitlines() if tap.exists() else ["TAP version 13"]
+    names = {l.split(" - ", 1)[1].split(" # ")[0] for l in have if " - " in l}
+    added = []
+    for line in (res / "console.log").read_text(errors="replace").splitlines():
+        if line.startswith(("wb: ok ", "wb: not ok ")) and " - " in line:
+            # a kernel message may have been printed into the line's end
+            t = re.sub(r"\[\s*\d+\.\d+\].*$", "", line[4:]).rstrip()
+            name = t.split(" - ", 1)[1].split(" # ")[0]
+            if name not in names:
+                added.append(t)
+                names.add(name)
+    if added:
+        tap.write_text("\n".join(have + added) + "\n")
+
+
+def follow(spec, proc, on_line=None, stop=None):
+    """Follow console.log while the emulator runs; returns an Outcome.
+    on_line(line) is called for every console line; stop() ends the boot
+    (the emulator is killed by the caller)."""
+    t0 = time.time()
+    started, end_at, how = False, None, None
+    with open(spec.res / "console.log", errors="replace") as con:
+        partial = ""
+        while how is None:
+            chunk = con.read()
+            lines = (partial + chunk).split("\n")
+            partial = lines.pop()
+            for line in lines:
+                line = line.rstrip("\r")
+                if line.startswith("wb: guest up"):
+                    started = True
+                if not spec.quiet and (line.startswith("wb:") or "@@wb-host" in line):
+                    print(f"  [{spec.kernel}/{spec.name} {time.time() - t0:6.1f}s] {line}", flush=True)
+                if on_line:
+                    on_line(line)
+                if end_at is None:
+                    if line.startswith("wb: script done"):
+                        end_at, why = time.time() + 2, "the guest script finished"
+                    elif "Kernel panic - not syncing" in line:
+                        end_at, why = time.time() + 2, "a kernel panic"
+                    elif spec.stop_after and re.search(spec.stop_after, line):
+                        end_at, why = time.time() + 15, "15 s after the expected splat"
+            if end_at and time.time() > end_at:
+                how = f"stopped: {why}"
+            elif proc.poll() is not None:
+                how = f"the emulator exited ({proc.returncode})"
+            elif time.time() - t0 > spec.timeout:
+                how = f"killed after the {spec.timeout} s timeout"
+            elif not chunk:
+                time.sleep(0.1)
+    return Outcome(how, time.time() - t0, started)
+
+
+def finish(spec, proc, outcome, kill):
+    """Stop the emulator, merge the console's TAP, note how the boot ended."""
+    if proc.poll() is None:
+        kill()
+    proc.wait()
+    merge_console_tap(spec.res)
+    if not outcome.started:
+        log = (spec.res / "emulator.log").read_text(errors="replace").strip().splitlines()
+        if log:
+            outcome.how += ": " + " | ".join(l.strip() for l in log[-3:])[:400]
+    with open(spec.res / "console.log", "a") as con:
+        con.write(f"# wb-host: {spec.lane} boot {outcome.how} after {outcome.seconds:.1f}s\n")
+    print(f"boot: {spec.kernel}/{spec.name} ({spec.lane}): {outcome.seconds:.0f}s, {outcome.how}",
+          flush=True)
+    return outcome
+
+
+# -------------------------------------------------------------- qemu-x86 --
+
+def refuse_hidden_top():
+    # The guest mounts tmpfs on these (guest/init.sh): a workbench below
+    # one of them would vanish in the guest.
+    for hidden in ("/tmp", "/run", "/dev", "/proc", "/sys"):
+        if TOP == Path(hidden) or Path(hidden) in TOP.parents:
+            raise RuntimeError(f"the workbench is under {hidden}, which the guest mounts over:"
+                               " clone it somewhere else")
+
+
+def cpu_props(words):
+    """['socket-id=2', 'svm=off'] -> {'socket-id': 2, 'svm': False, ...}"""
     props = {}
     for w in words:
         k, _, v = w.partition("=")
-        if v in ("on", "off"):
-            props[k] = v == "on"
-        elif v.isdigit():
-            props[k] = int(v)
-        else:
-            props[k] = v
+        props[k] = v == "on" if v in ("on", "off") else int(v) if v.isdigit() else v
     for k in ("core-id", "thread-id"):
         props.setdefault(k, 0)
     return props
@@ -82,153 +221,216 @@ class Qmp:
         return self._read()
 
 
-def merge_console_tap(res):
-    """Add to tap.txt the TAP lines the guest printed on the console ("wb: ok
-    ...") that tap.txt lacks: the guest writes tap.txt over 9p, which is gone
-    after a suspend or a crash, while the console still works."""
-    tap = res / "tap.txt"
-    have = tap.read_text(errors="replace").splitlines() if tap.exists() else ["TAP version 13"]
-    names = {l.split(" - ", 1)[1] for l in have if " - " in l}
-    added = []
-    for line in (res / "console.log").read_text(errors="replace").splitlines():
-        if line.startswith(("wb: ok ", "wb: not ok ")) and " - " in line:
-            # a kernel message may have been printed into the line's end
-            t = re.sub(r"\[\s*\d+\.\d+\].*$", "", line[4:]).rstrip()
-            name = t.split(" - ", 1)[1]
-            if name.split(" # ")[0] not in {n.split(" # ")[0] for n in names}:
-                added.append(t)
-                names.add(name)
-    if added:
-        tap.write_text("\n".join(have + added) + "\n")
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kernel", required=True, help="base or series")
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--script", required=True)
-    ap.add_argument("--smp", type=int, default=2)
-    ap.add_argument("--maxcpus", type=int, default=4)
-    ap.add_argument("--memory", default="2G")
-    ap.add_argument("--accel", default="tcg,thread=single",
-                    help="default: one host thread for all vCPUs (README: the int3 quirk);"
-                         " 'tcg' for one host thread per vCPU")
-    ap.add_argument("--append", default="")
-    ap.add_argument("--device", action="append", default=[],
-                    help="extra CPU at power-on, e.g. 'socket-id=1,svm=off'")
-    ap.add_argument("--timeout", type=int, default=300)
-    ap.add_argument("--stop-after", metavar="REGEX",
-                    help="end the boot 15 s after a console line matches (an expected crash)")
-    ap.add_argument("--meta", default="{}", help="JSON for meta.json")
-    ap.add_argument("--results", default=str(TOP / "build" / "results"))
-    ap.add_argument("--quiet", action="store_true")
-    a = ap.parse_args()
-
-    # The guest mounts tmpfs on these (guest/init.sh): a workbench below
-    # one of them would vanish in the guest.
-    for hidden in ("/tmp", "/run", "/dev", "/proc", "/sys"):
-        if TOP == Path(hidden) or Path(hidden) in TOP.parents:
-            sys.exit(f"boot: the workbench is under {hidden}, which the guest mounts over:"
-                     " clone it somewhere else")
-    kdir = TOP / "build" / "out" / a.kernel
-    bz = kdir / "bzImage"
-    if not bz.exists():
-        sys.exit(f"boot: {bz} missing: run 'make build'")
-    res = Path(a.results).resolve() / a.kernel / a.name
-    shutil.rmtree(res, ignore_errors=True)
-    res.mkdir(parents=True)
-    meta = json.loads(a.meta)
-    meta.setdefault("kernel", a.kernel)
-    meta.setdefault("boot", a.name)
-    (res / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
-    qmp_path = Path("/tmp") / f"wb-qmp-{os.getpid()}.sock"
-
+def qemu_x86(spec):
+    refuse_hidden_top()
+    bz = spec.out / "bzImage"
+    require(bz)
+    qmp_path = Path("/tmp") / f"wb-qmp-{os.getpid()}-{spec.kernel}-{spec.name}.sock"
     append = " ".join([
         "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200",
         "root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=512000 ro",
         f"init={TOP}/guest/init.sh",
-        f"wb.script={(TOP / a.script).resolve()} wb.kernel={a.kernel} wb.top={TOP}",
-        "panic=-1 nokaslr loglevel=7 printk.time=1",
-        a.append])
-    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", a.accel, "-cpu", CPU_MODEL,
-           "-smp", f"{a.smp},maxcpus={a.maxcpus},sockets={a.maxcpus},cores=1,threads=1",
-           "-m", a.memory, "-nodefaults", "-display", "none", "-no-reboot",
-           "-serial", "stdio", "-kernel", str(bz), "-append", append,
+        f"wb.script={TOP / spec.script} wb.kernel={spec.kernel} wb.top={TOP}",
+        f"wb.out={spec.out}", CONSOLE_ARGS, spec.append])
+    cmd = ["qemu-system-x86_64", "-machine", "q35",
+           # one host thread for all vCPUs: multi-threaded TCG left stale
+           # int3 at patched sites (README)
+           "-accel", "tcg,thread=single", "-cpu", spec.cpu or QEMU_X86_CPU,
+           "-smp", f"{spec.cpus},maxcpus={spec.maxcpus},sockets={spec.maxcpus},cores=1,threads=1",
+           "-m", spec.memory, "-nodefaults", "-display", "none", "-no-reboot",
+           "-chardev", f"file,id=con,path={spec.res / 'console.log'}", "-serial", "chardev:con",
+           "-kernel", str(bz), "-append", append,
            "-fsdev", "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap",
            "-device", "virtio-9p-pci,fsdev=root,mount_tag=root",
-           "-fsdev", f"local,id=res,path={res},security_model=none",
+           "-fsdev", f"local,id=res,path={spec.res},security_model=none",
            "-device", "virtio-9p-pci,fsdev=res,mount_tag=results",
            "-qmp", f"unix:{qmp_path},server=on,wait=off"]
-    for i, d in enumerate(a.device):
-        props = parse_features(d.split(","))
+    for i, d in enumerate(spec.devices):
         feats = ",".join(f"{k}={'on' if v is True else 'off' if v is False else v}"
-                         for k, v in props.items())
-        cmd += ["-device", f"{CPU_TYPE},id=bootcpu{i},{feats}"]
-    (res / "qemu-cmdline").write_text(" ".join(cmd) + "\n")
+                         for k, v in cpu_props(d.split(",")).items())
+        cmd += ["-device", f"{QEMU_X86_CPU_TYPE},id=bootcpu{i},{feats}"]
+    (spec.res / "emulator-cmdline").write_text(" ".join(cmd) + "\n")
+    (spec.res / "console.log").write_text("")
+    qmp = []
+    hostlog = open(spec.res / "host.log", "w")
 
-    t0 = time.time()
-    con = open(res / "console.log", "w")
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL)
-    qmp = None
-    timed_out = False
-    os.set_blocking(p.stdout.fileno(), False)
-    buf = b""
-    stop_at = None
-    while True:
-        if stop_at and time.time() > stop_at:
-            p.kill()
-            break
-        if time.time() - t0 > a.timeout:
-            timed_out = True
-            p.kill()
-            break
-        try:
-            chunk = p.stdout.read()
-        except BlockingIOError:
-            chunk = None
-        if chunk:
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for raw in lines:
-                line = raw.decode("utf-8", "replace").rstrip("\r")
-                con.write(line + "\n")
-                con.flush()
-                if a.stop_after and not stop_at and re.search(a.stop_after, line):
-                    stop_at = time.time() + 15
-                if not a.quiet and (line.startswith("wb:") or "@@wb-host" in line):
-                    print(f"  [{a.kernel}/{a.name} {time.time() - t0:6.1f}s] {line}", flush=True)
-                if "@@wb-host hotadd" in line:
-                    words = line.split("@@wb-host hotadd", 1)[1].split()
-                    props = parse_features(words)
-                    props["driver"] = CPU_TYPE
-                    props["id"] = f"hotcpu{props.get('socket-id')}"
-                    if qmp is None:
-                        qmp = Qmp(qmp_path)
-                    r = qmp.cmd("device_add", **props)
-                    note = f"# wb-host: device_add {props}: {r}"
-                    con.write(note + "\n")
-                    if not a.quiet:
-                        print(f"  [{a.kernel}/{a.name}] {note}", flush=True)
-        elif p.poll() is not None:
-            break
-        else:
-            time.sleep(0.05)
-    if buf:
-        con.write(buf.decode("utf-8", "replace") + "\n")
-    p.wait()
-    took = time.time() - t0
-    merge_console_tap(res)
-    how = ("killed after timeout" if timed_out else
-           "killed 15 s after the expected crash" if stop_at else p.returncode)
-    con.write(f"# wb-host: qemu exited ({how}) after {took:.1f}s\n")
-    con.close()
+    def on_line(line):
+        if "@@wb-host hotadd" in line:
+            props = cpu_props(line.split("@@wb-host hotadd", 1)[1].split())
+            props.update(driver=QEMU_X86_CPU_TYPE, id=f"hotcpu{props.get('socket-id')}")
+            try:
+                if not qmp:
+                    qmp.append(Qmp(qmp_path))
+                note = f"device_add {props}: {qmp[0].cmd('device_add', **props)}"
+            except (OSError, ValueError) as e:      # the guest then waits for a CPU in vain
+                note = f"device_add {props} failed: {e}"
+            hostlog.write(note + "\n")
+            hostlog.flush()
+            if not spec.quiet:
+                print(f"  [{spec.kernel}/{spec.name}] host: {note}", flush=True)
+
+    with open(spec.res / "emulator.log", "w") as elog:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=elog, stderr=subprocess.STDOUT)
+    try:
+        outcome = follow(spec, proc, on_line)
+    finally:
+        hostlog.close()
+    outcome = finish(spec, proc, outcome, proc.kill)
     qmp_path.unlink(missing_ok=True)
-    print(f"boot: {a.kernel}/{a.name}: {took:.0f}s{' TIMEOUT' if timed_out else ''}"
-          f" -> {res.relative_to(TOP)}", flush=True)
-    return 0
+    return outcome
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+# ----------------------------------------------------------------- bochs --
+
+def ldd_libs(binary):
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    return [w for line in out.splitlines() for w in line.split() if w.startswith("/")]
+
+
+def copy_into(src, root, dest=None):
+    d = root / (dest or str(src)).lstrip("/")
+    d.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, d)
+    return d
+
+
+def cpio_gz(root, initrd):
+    """A gzip'd newc cpio archive of the directory root."""
+    with open(initrd, "wb") as f:
+        find = subprocess.Popen(["find", "."], cwd=root, stdout=subprocess.PIPE)
+        cpio = subprocess.Popen(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root,
+                                stdin=find.stdout, stdout=subprocess.PIPE)
+        subprocess.run(["gzip", "-1"], stdin=cpio.stdout, stdout=f, check=True)
+        if cpio.wait() or find.wait():
+            raise RuntimeError("making the initramfs failed")
+    return initrd
+
+
+def guest_tree(root, out, selftests):
+    """The workbench's guest side under root/wb, as the host has it under TOP:
+    guest/init.sh, lib.sh, the boot scripts, the selftest lists, and the
+    kernel's modules (and selftests) under the path wb.out= names."""
+    for f in ["guest/init.sh", "guest/lib.sh", *(p.relative_to(TOP) for p in (TOP / "guest/boots").glob("*.sh"))]:
+        copy_into(TOP / f, root, f"/wb/{f}")
+    for f in (TOP / "config").glob("selftests-*.txt"):
+        copy_into(f, root, f"/wb/config/{f.name}")
+    for m in out.glob("*.ko"):
+        copy_into(m, root, f"/wb/out/{m.name}")
+    if selftests and (out / "selftests").is_dir():
+        shutil.copytree(out / "selftests", root / "wb/out/selftests", symlinks=True)
+    (root / "init").symlink_to("wb/guest/init.sh")
+
+
+def x86_initramfs(spec, work):
+    """Busybox, the host's bash and coreutils' timeout (the selftests'
+    runner needs its --foreground), the static kvmtest and the guest tree."""
+    root = work / "root"
+    shutil.rmtree(root, ignore_errors=True)
+    for d in ("bin", "dev", "proc", "sys", "tmp", "run", "root", "lib64"):
+        (root / d).mkdir(parents=True)
+    copy_into("/bin/busybox", root, "/bin/busybox")
+    for a in subprocess.run(["/bin/busybox", "--list"], capture_output=True,
+                            text=True, check=True).stdout.split():
+        if a not in ("bash", "busybox", "timeout"):
+            (root / "bin" / a).symlink_to("busybox")
+    for b in ("/bin/bash", "/usr/bin/timeout"):
+        copy_into(b, root, "/bin/" + Path(b).name)
+        for lib in ldd_libs(b):
+            if not (root / lib.lstrip("/")).exists():
+                copy_into(lib, root)
+    (root / "sbin").symlink_to("bin")
+    (root / "usr").mkdir()
+    for d in ("bin", "sbin"):
+        (root / "usr" / d).symlink_to("../bin")
+    copy_into(TOP / "guest/kvmtest-static", root, "/wb/guest/kvmtest")
+    selftests = Path(spec.script).stem == "selftests"
+    guest_tree(root, spec.out, selftests)
+    if selftests:
+        for f in (spec.out / "selftests").rglob("*"):
+            if f.is_file() and os.access(f, os.X_OK) and f.suffix != ".sh":
+                for lib in ldd_libs(str(f)):
+                    if not (root / lib.lstrip("/")).exists():
+                        copy_into(lib, root)
+    return cpio_gz(root, work / "initrd.gz")
+
+
+def grub_iso(spec, work, initrd, append):
+    iso_root = work / "iso"
+    shutil.rmtree(iso_root, ignore_errors=True)
+    (iso_root / "boot/grub").mkdir(parents=True)
+    shutil.copy2(spec.out / "bzImage", iso_root / "boot/bzImage")
+    shutil.copy2(initrd, iso_root / "boot/initrd.gz")
+    (iso_root / "boot/grub/grub.cfg").write_text(
+        "set timeout=0\nset default=0\n"
+        f"menuentry 'wb {spec.kernel}' {{\n  linux /boot/bzImage {append}\n"
+        "  initrd /boot/initrd.gz\n}\n")
+    iso = work / "boot.iso"
+    p = subprocess.run(["grub-mkrescue", "-o", str(iso), str(iso_root)], capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError(f"grub-mkrescue failed: {p.stderr.strip()[-300:]}")
+    return iso
+
+
+def bochsrc(iso, res, model, cpus, memory_mib):
+    share = "/usr/share/bochs"
+    return "\n".join([
+        f"cpu: model={model}, count={cpus}, ips=200000000, reset_on_triple_fault=1",
+        f"memory: guest={memory_mib}, host={memory_mib}",
+        "clock: sync=none, time0=local",
+        f"romimage: file={share}/BIOS-bochs-latest",
+        f"vgaromimage: file={share}/VGABIOS-lgpl-latest",
+        "pci: enabled=1, chipset=i440fx",
+        "boot: cdrom",
+        f"ata0-master: type=cdrom, path={iso}, status=inserted",
+        f"com1: enabled=1, mode=file, dev={res / 'console.log'}",
+        # Debian's Bochs: its only text display; it needs a terminal (script(1))
+        "display_library: term",
+        # no sound card on a CI machine: Bochs' ALSA driver aborted the
+        # emulator at start ("buffer overflow detected") without these
+        "sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy",
+        f"log: {res / 'emulator.log'}",
+        "panic: action=fatal", "error: action=report", "info: action=report",
+        "debug: action=ignore", ""])
+
+
+def bochs(spec):
+    require(spec.out / "bzImage", spec.out / "kvm-intel.ko")
+    require(TOP / "guest/kvmtest-static", hint="run 'make guest'")
+    work = TOP / "build/bochs" / f"{spec.kernel}-{spec.name}"
+    work.mkdir(parents=True, exist_ok=True)
+    append = " ".join([
+        "console=ttyS0,115200", CONSOLE_ARGS,
+        f"wb.script=/wb/{spec.script} wb.kernel={spec.kernel} wb.top=/wb wb.out=/wb/out wb.lane=bochs",
+        spec.append]).strip()
+    iso = grub_iso(spec, work, x86_initramfs(spec, work), append)
+    mib = int(re.sub(r"G$", "", spec.memory)) * 1024 if spec.memory.endswith("G") else int(spec.memory.rstrip("M"))
+    rc = work / "bochsrc"
+    rc.write_text(bochsrc(iso, spec.res, spec.model or BOCHS_MODEL, spec.cpus, mib))
+    # Debian's Bochs is built with its debugger: it waits at the first
+    # instruction unless its command file says "c"
+    (work / "cmds").write_text("c\n")
+    (spec.res / "console.log").write_text("")
+    cmd = f"bochs -q -f {rc} -rc {work / 'cmds'}"
+    (spec.res / "emulator-cmdline").write_text(cmd + "\n")
+    # script(1) gives Bochs a terminal; Bochs runs in a session of its own
+    pidfile = work / "bochs.pid"
+    pidfile.unlink(missing_ok=True)
+    require("/usr/bin/script", hint="install bsdutils (make deps)")
+    proc = subprocess.Popen(["script", "-qfec", f"sh -c 'echo $$ > {pidfile}; exec {cmd}'", "/dev/null"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def kill():
+        try:
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    outcome = follow(spec, proc)
+    kill()
+    return finish(spec, proc, outcome, kill)
+
+
+LANES = {"qemu-x86": qemu_x86, "bochs": bochs}

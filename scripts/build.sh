@@ -1,24 +1,50 @@
 #!/usr/bin/env bash
-# Build layer: build one kernel ("base" or "series") with the test config.
-#   scripts/build.sh base|series [--no-selftests]
+# Build layer: build one test kernel.
+#   scripts/build.sh base|series [--arch x86_64|arm64] [--no-selftests]
+#                    [--config FRAGMENT] [--out NAME]
 # The tree built is the base (tag "base") or the series (branch "series" in
-# build/linux) plus the test-only patches in config/test-only/, checked out
-# into its own worktree build/kernel-<kind> and built in place with ccache.
-# Both worktrees have the same layout, so ccache shares every object the
-# series does not change.  Outputs land in build/out/<kind>/.
+# build/linux) plus the test-only patches (config/test-only/*.patch, and
+# config/test-only/<kind>/*.patch for one kernel only), checked out into its
+# own worktree, build/kernel-<kind>[-arm64], and built in place with ccache
+# (scripts/kbuild.sh).  Both kinds have the same layout, so ccache shares
+# every object the series does not change.  Config: tinyconfig plus
+# config/kvm-test.config (x86_64) or config/arm64-test.config, and
+# --config's fragment on top (e.g. config/torture.config, with --out torture).
+# Outputs land in build/out/<kind>[-arm64]/ (or build/out/<NAME>/):
+#   x86_64: bzImage vmlinux System.map .config kvm.ko kvm-amd.ko kvm-intel.ko
+#           irqbypass.ko wb_virt.ko commit selftests/
+#   arm64:  Image vmlinux System.map .config commit selftests/ (KVM is built in)
+# selftests/ is laid out as the selftests' "make install" would have it:
+# run_kselftest.sh, kselftest/, kselftest-list.txt and kvm/ with the tests
+# that built (BUILT names those that did not).
 set -euo pipefail
-kind=${1:?usage: build.sh base|series [--no-selftests]}
-selftests=1; [ "${2:-}" = --no-selftests ] && selftests=0
+kind=${1:?usage: build.sh base|series [--arch x86_64|arm64] [--no-selftests] [--config FRAGMENT --out NAME]}
+shift
+target=x86_64 selftests=1 extra= outname=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--arch) target=$2; shift 2 ;;
+	--no-selftests) selftests=0; shift ;;
+	--config) extra=$2; shift 2 ;;
+	--out) outname=$2; shift 2 ;;
+	*) echo "build: unknown option $1" >&2; exit 2 ;;
+	esac
+done
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/kbuild.sh"
 repo=$top/build/linux
-wt=$top/build/kernel-$kind
-out=$top/build/out/$kind
-jobs=${JOBS:-$(($(nproc) + 1))}
+suffix=$([ "$target" = arm64 ] && echo -arm64 || true)
+wt=$top/build/kernel-$kind$suffix
+out=$top/build/out/${outname:-$kind$suffix}
+case $target in
+x86_64) fragment=$top/config/kvm-test.config ;;
+arm64) fragment=$top/config/arm64-test.config ;;
+*) echo "build: no test config for $target" >&2; exit 2 ;;
+esac
 t0=$(date +%s)
 
 case $kind in
-base) rev=base ;;
-series) rev=series ;;
+base|series) rev=$kind ;;
 *) echo "build: unknown kernel '$kind'" >&2; exit 2 ;;
 esac
 git -C "$repo" rev-parse -q --verify "$rev^{commit}" >/dev/null ||
@@ -28,79 +54,74 @@ git -C "$repo" rev-parse -q --verify "$rev^{commit}" >/dev/null ||
 # index so no worktree is touched unless its content really changes.
 commit=$(git -C "$repo" rev-parse "$rev^{commit}")
 shopt -s nullglob
-testonly=("$top"/config/test-only/*.patch)
+testonly=("$top"/config/test-only/*.patch "$top"/config/test-only/"$kind"/*.patch)
 if [ ${#testonly[@]} -gt 0 ]; then
 	idx=$(mktemp); trap 'rm -f "$idx"' EXIT
 	GIT_INDEX_FILE=$idx git -C "$repo" read-tree "$commit"
 	for p in "${testonly[@]}"; do
 		GIT_INDEX_FILE=$idx git -C "$repo" apply --cached "$p" ||
-			{ echo "build: test-only patch $(basename "$p") does not apply to $kind" >&2; exit 1; }
+			{ echo "build: test-only patch ${p#$top/} does not apply to $kind" >&2; exit 1; }
 	done
 	tree=$(GIT_INDEX_FILE=$idx git -C "$repo" write-tree)
 	commit=$(git -C "$repo" commit-tree "$tree" -p "$commit" -m "test-only patches for the $kind test kernel")
 fi
-
 if [ ! -d "$wt" ]; then
+	git -C "$repo" worktree prune
 	git -C "$repo" worktree add -q --detach "$wt" "$commit"
 else
-	git -C "$wt" checkout -q --detach "$commit"
+	git -C "$wt" checkout -q -f --detach "$commit"
 fi
 
-export CCACHE_BASEDIR=$top/build CCACHE_NOHASHDIR=1
-export CCACHE_SLOPPINESS=include_file_ctime,include_file_mtime,time_macros
-export KBUILD_BUILD_TIMESTAMP="2023-01-01" KBUILD_BUILD_USER=kvm-hotplug KBUILD_BUILD_HOST=workbench
-mk() { make -C "$wt" -s ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$jobs" "$@"; }
-
-# Config: tinyconfig + our fragment, then check every requested option.
-mk tinyconfig >/dev/null 2>&1
-"$wt"/scripts/kconfig/merge_config.sh -m -O "$wt" "$wt/.config" "$top/config/kvm-test.config" >/dev/null
-mk olddefconfig >/dev/null
-bad=0
-while IFS= read -r line; do
-	case $line in CONFIG_*=y|CONFIG_*=m) ;; *) continue ;; esac
-	grep -qx "$line" "$wt/.config" && continue
-	sym=${line%%=*}
-	if [ "$kind" = base ] && ! grep -rqsx "config ${sym#CONFIG_}" --include='Kconfig*' "$wt"; then
-		echo "build: $sym is added by the series, not in the base: skipped"
-		continue
-	fi
-	echo "build: $line requested but .config has: $(grep "^$sym=\|# $sym " "$wt/.config" || echo unset)"
-	bad=1
-done < "$top/config/kvm-test.config"
-while IFS= read -r line; do
-	case $line in CONFIG_*=n) ;; *) continue ;; esac
-	grep -q "^${line%%=*}=" "$wt/.config" && { echo "build: $line requested but it is set"; bad=1; }
-done < "$top/config/kvm-test.config"
-[ $bad = 0 ] || { echo "build: config check failed" >&2; exit 1; }
-
-echo "build: $kind: kernel and modules (make -j$jobs, ccache)"
-mk bzImage modules
+kconfig "$wt" "$target" "$fragment" ${extra:+"$top/$extra"}
+echo "build: $kind ($target${extra:+, $extra}): kernel and modules (make -j$kb_jobs, ccache)"
 mkdir -p "$out"
-cp "$wt/arch/x86/boot/bzImage" "$wt/.config" "$wt/System.map" "$out/"
-cp "$wt"/virt/lib/irqbypass.ko "$wt"/arch/x86/kvm/kvm.ko "$wt"/arch/x86/kvm/kvm-amd.ko "$wt"/arch/x86/kvm/kvm-intel.ko "$out/"
-# A test helper module (guest/cr4/, never part of the series) for the Bochs
-# lane: it shows each CPU's CR4, so the guest can see whether VMX is on.
-rm -rf "$out/cr4"; cp -r "$top/guest/cr4" "$out/cr4"
-mk M="$out/cr4" modules >/dev/null
-cp "$out/cr4/wb_cr4.ko" "$out/"
+if [ "$target" = x86_64 ]; then
+	kmake "$wt" "$target" bzImage modules
+	cp "$wt/arch/x86/boot/bzImage" "$wt"/virt/lib/irqbypass.ko "$wt"/arch/x86/kvm/kvm.ko \
+		"$wt"/arch/x86/kvm/kvm-amd.ko "$wt"/arch/x86/kvm/kvm-intel.ko "$out/"
+	# the test helper module (guest/virt/, never part of the series): each
+	# CPU's VMX/SVM state in debugfs
+	cp -r "$top/guest/virt" "$out/virt"
+	kmake "$wt" "$target" M="$out/virt" modules >/dev/null
+	cp "$out/virt/wb_virt.ko" "$out/"; rm -rf "$out/virt"
+else
+	kmake "$wt" "$target" Image
+	cp "$wt/arch/arm64/boot/Image" "$out/"
+fi
+# vmlinux (with line information) for scripts/decode_stacktrace.sh
+cp "$wt/vmlinux" "$wt/.config" "$wt/System.map" "$out/"
 git -C "$wt" log -1 --format='%H %s' > "$out/commit"
-echo "build: $kind: kernel done in $(($(date +%s) - t0))s"
+echo "build: $kind ($target): kernel done in $(($(date +%s) - t0))s"
 
 if [ $selftests = 1 ]; then
 	t1=$(date +%s)
-	mk headers >/dev/null
-	rm -rf "$out/selftests"; mkdir -p "$out/selftests"
-	# Build what builds; the log names what does not.
+	kmake "$wt" "$target" headers >/dev/null
+	sd=$wt/tools/testing/selftests
+	read -r arch cross < <(kb_arch "$target"); [ "$cross" = - ] && cross=
 	# As a top-level make: under "make check" MAKELEVEL is 1, and 6.1's
-	# selftests lib.mk then leaves OUTPUT empty and writes into / .
-	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS \
-		make -C "$wt/tools/testing/selftests/kvm" -k -j"$jobs" CC="ccache gcc" \
+	# selftests lib.mk then leaves OUTPUT empty and writes into / .  -k:
+	# build what builds (steal_time does not on 6.1, base and series), which
+	# is why the selftests' own "install" (all or nothing) is not used; its
+	# list of tests ("make emit_tests") and runner are.
+	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -C "$sd/kvm" -k -j"$kb_jobs" \
+		ARCH="$arch" ${cross:+CROSS_COMPILE=$cross} CC="ccache ${cross}gcc" \
 		>"$out/selftests-build.log" 2>&1 || true
-	sd=$wt/tools/testing/selftests/kvm
-	for t in $(sed -n 's/^TEST_GEN_PROGS_x86_64 +\?= //p' "$sd/Makefile"); do
-		if [ -x "$sd/$t" ]; then cp "$sd/$t" "$out/selftests/$(basename "$t")"; echo "$t built"
-		else echo "$t did-not-build"; fi
-	done > "$out/selftests/BUILT"
-	echo "build: $kind: selftests: $(grep -c ' built$' "$out/selftests/BUILT") built, $(grep -c did-not-build "$out/selftests/BUILT") did not build ($(($(date +%s) - t1))s)"
+	st=$out/selftests
+	rm -rf "$st"; mkdir -p "$st/kselftest" "$st/kvm"
+	install -m 744 "$sd/run_kselftest.sh" "$st/"
+	install -m 744 "$sd/kselftest/runner.sh" "$sd/kselftest/prefix.pl" "$sd/kselftest/module.sh" "$st/kselftest/"
+	cp "$sd/kvm/settings" "$st/kvm/"
+	: > "$st/kselftest-list.txt"; : > "$st/BUILT"
+	for t in $(env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -s -C "$sd/kvm" ARCH="$arch" COLLECTION=kvm emit_tests 2>/dev/null |
+			sed -n 's/^kvm://p'); do
+		f=$(find "$sd/kvm" -name "$t" -type f -perm -u+x -print -quit)
+		if [ -n "$f" ]; then
+			cp "$f" "$st/kvm/$t"; echo "kvm:$t" >> "$st/kselftest-list.txt"; echo "$t built" >> "$st/BUILT"
+		else
+			echo "$t did-not-build" >> "$st/BUILT"
+		fi
+	done
+	echo "build: $kind ($target): selftests: $(grep -c ' built$' "$st/BUILT") built," \
+		"$(grep -c did-not-build "$st/BUILT" || true) did not build ($(($(date +%s) - t1))s)"
 fi
-echo "build: $kind: outputs in ${out#$top/}/ ($(($(date +%s) - t0))s)"
+echo "build: $kind ($target): outputs in ${out#$top/}/ ($(($(date +%s) - t0))s)"

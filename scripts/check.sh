@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# make check: every stage in order, each with its elapsed time, then the
-# judged results of everything and the closing "N passed, N failed" line.
+# make check: write the run's plan, then every stage in order, each with its
+# elapsed time, then every planned item judged and the closing line
+# "N passed, N failed".  Every stage is a judged item of its own (a failed
+# stage fails make check); a stage that needs a failed one is skipped and
+# says so; a planned boot that never ran fails, naming why.
 #   BOOTS="main headline" make check    runs only the named boots
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,22 +11,40 @@ cd "$top"
 res=build/results
 rm -rf "$res"; mkdir -p "$res/checks"
 T0=$(date +%s)
-stage() { # name cmd...
-	local name=$1 t=$(date +%s) rc; shift
-	echo "=== $name"
-	"$@"; rc=$?
-	echo "=== $name: $([ $rc = 0 ] && echo done || echo "FAILED (exit $rc)") in $(($(date +%s) - t))s (total $(($(date +%s) - T0))s)"
-	return $rc
-}
-# A host-side check recorded as one TAP result under build/results/checks/
-record() { # name cmd...
-	local name=$1 d=$res/checks/$1 rc; shift
+
+stages=dependencies,base-tree,unit-tests,series-round-trip,apply,checkpatch,build-base,build-series,guest-tools,boots
+# The plan comes first: if the registry is broken nothing can be judged.
+if ! python3 scripts/scenarios.py plan --check --host "$stages" ${BOOTS:-} > "$res/plan.json"; then
+	echo "make check: no plan (the scenario registry, config/scenarios.toml, is broken)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+echo "=== plan: $(grep -c '"boot"' "$res/plan.json") items ($res/plan.json)"
+
+failed_stage=""
+# stage NAME NEEDS CMD...: run CMD as the judged item checks/NAME, unless a
+# stage it needs (NEEDS=1: every earlier one) failed; output in its folder.
+stage() {
+	local name=$1 needs=$2 d=$res/checks/$1 t=$(date +%s) rc; shift 2
 	mkdir -p "$d"
 	echo '{"boot": "'"$name"'", "console": false}' > "$d/meta.json"
-	"$@" > "$d/output.txt" 2>&1; rc=$?
-	tail -n 15 "$d/output.txt"
-	if [ $rc = 0 ]; then echo "ok 1 - $name" > "$d/tap.txt"
-	else echo "not ok 1 - $name # exit $rc, see ${d#$top/}/output.txt" > "$d/tap.txt"; fi
+	echo "=== $name"
+	if [ "$needs" = 1 ] && [ -n "$failed_stage" ]; then
+		echo "not ok 1 - $name # skipped: stage '$failed_stage' failed" > "$d/tap.txt"
+		printf '%s\tskipped: stage %s failed\n' "$name" "$failed_stage" >> "$res/stages.tsv"
+		echo "=== $name: SKIPPED (stage '$failed_stage' failed)"
+		return 1
+	fi
+	"$@" 2>&1 | tee "$d/output.txt"; rc=${PIPESTATUS[0]}
+	if [ $rc = 0 ]; then
+		echo "ok 1 - $name" > "$d/tap.txt"
+		printf '%s\tok\n' "$name" >> "$res/stages.tsv"
+	else
+		echo "not ok 1 - $name # exit $rc, see ${d#$top/}/output.txt" > "$d/tap.txt"
+		printf '%s\tfailed (exit %s)\n' "$name" "$rc" >> "$res/stages.tsv"
+		[ "$needs" = 1 ] && failed_stage=${failed_stage:-$name}
+	fi
+	echo "=== $name: $([ $rc = 0 ] && echo done || echo "FAILED (exit $rc)") in $(($(date +%s) - t))s (total $(($(date +%s) - T0))s)"
 	return $rc
 }
 checkpatch() {
@@ -40,43 +61,20 @@ checkpatch() {
 	return $bad
 }
 
-stage "workbench unit tests" record unit-tests python3 -m unittest discover -s tests
-stage "dependencies" scripts/deps.sh || exit 1
-stage "base tree" scripts/base.sh || exit 1
-stage "series applies and round-trips" record series-round-trip scripts/series.sh check || exit 1
-stage "apply" scripts/series.sh apply || exit 1
-stage "checkpatch --strict" record checkpatch checkpatch
-stage "build base" scripts/build.sh base --no-selftests || exit 1
-stage "build series" scripts/build.sh series || exit 1
-stage "guest tools" make -s -C guest || exit 1
-# QEMU runs every vCPU on one host thread (README), so the other core runs
-# the series' selftests under Bochs meanwhile; its output is printed after.
-if [ -z "${BOOTS:-}" ]; then
-	echo "=== Bochs: selftests on the series, alongside the QEMU boots (log: $res/bochs-selftests.log)"
-	bt=$(date +%s)
-	python3 scripts/scenarios.py series intel-selftests > "$res/bochs-selftests.log" 2>&1 &
-	bochs_selftests=$!
-fi
-for k in base series; do
-	stage "scenarios on $k" python3 scripts/scenarios.py "$k" ${BOOTS:-}
-done
-bochs_selftests_wait() {
-	wait "$bochs_selftests"; local rc=$?
-	grep -v "^  \[" "$res/bochs-selftests.log"
-	echo "(the Bochs selftests boot took $(($(date +%s) - bt))s from its start)"
-	return $rc
-}
-# Bochs is single-threaded: both kernels at once, one core each.  (The
-# kvm-amd cross-check on Bochs, "make bochs-amd", is left out: cold, make
-# check took 45 min with it.)
-bochs_lane() {
-	python3 scripts/scenarios.py base intel & local b=$!
-	python3 scripts/scenarios.py series intel & local s=$!
-	wait $b; local rb=$?; wait $s; return $((rb | $?))
-}
-if [ -z "${BOOTS:-}" ]; then
-	stage "Bochs: selftests on the series (wait)" bochs_selftests_wait
-	stage "Bochs lane (VMX), base and series" bochs_lane
-fi
+# NEEDS=0: a failure is judged but does not stop what follows
+stage dependencies 1 scripts/deps.sh
+stage base-tree 1 scripts/base.sh
+# the workbench's own tests (the selftest runner's use the base tree's runner)
+stage unit-tests 0 python3 -m unittest discover -s tests
+stage series-round-trip 0 scripts/series.sh check
+stage apply 1 scripts/series.sh apply
+stage checkpatch 0 checkpatch
+stage build-base 1 scripts/build.sh base --no-selftests
+stage build-series 1 scripts/build.sh series
+stage guest-tools 1 make -s -C guest
+# The boots, by group side by side (config/scenarios.toml): QEMU and Bochs
+# run each guest on one host thread, so two groups keep both cores busy.
+stage boots 1 python3 scripts/scenarios.py check "$res/plan.json"
+
 echo "=== results (total $(($(date +%s) - T0))s)"
-python3 scripts/report.py summary "$res"
+python3 scripts/report.py summary "$res" --plan "$res/plan.json"

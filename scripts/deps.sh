@@ -7,11 +7,22 @@ pkgs=(
 	build-essential bc flex bison libelf-dev libssl-dev cpio kmod rsync xz-utils
 	git ccache sparse codespell python3 python3-ply python3-git perl    # build, review gates
 	qemu-system-x86                             # boots (and the L2 guest)
+	qemu-system-arm libc6-dev-arm64-cross       # arm64 lane (KVM at EL2), its static guest tools
 	gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu gcc-s390x-linux-gnu
 	gcc-powerpc64le-linux-gnu gcc-mips64el-linux-gnuabi64   # cross builds
+	debootstrap                                 # make fresh-machine
 	busybox-static gnuplot-nox                  # guest userspace, benchmark plots
 	bochs bochs-term bochsbios vgabios grub-pc-bin xorriso mtools bsdutils   # Bochs lane (VMX)
 )
+# The arm64 lane's guest userspace (busybox, bash, libc) comes from
+# Debian's arm64 packages, fetched with "apt-get download" and unpacked,
+# never installed: apt needs the architecture for that.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	echo "deps: adding the arm64 architecture to apt (for apt-get download only)"
+	dpkg --add-architecture arm64
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=600 update -q
+fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,28 +1,42 @@
 # Shared by the throwaway experiments (scripts/*-experiment.sh), sourced:
-# variant NAME FILE SED-EXPR...  rebuilds the series' modules with FILE
-# (a path in the kernel tree) edited by sed, copies the series bzImage and
-# those modules to build/out/NAME (boot.py --kernel NAME boots them), and
-# restores FILE.  Nothing is committed; the series worktree is left clean.
+#   variant NAME FILE SED-EXPR [FILE SED-EXPR ...]   rebuilds the series'
+#       modules with each FILE (a path in the kernel tree) edited by its sed
+#       expression, copies the series bzImage and those modules to
+#       build/out/NAME, and restores the files.  Nothing is committed; the
+#       series worktree is left clean.
+#   boot_both BOOT NAME             runs the registry's scenario BOOT on the
+#       series and on the variant (judged as the series), results in
+#       build/NAME/{series,variant}/
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$top/scripts/kbuild.sh"
 wt=$top/build/kernel-series
 [ -f "$top/build/out/series/bzImage" ] || { echo "build the series first (make build)" >&2; exit 1; }
-variant() {
-	local name=$1 file=$2 out=$top/build/out/$1
-	shift 2
-	local args=() e
-	for e in "$@"; do args+=(-e "$e"); done
-	trap 'git -C "$wt" checkout -q -- "$file"' EXIT
-	sed -i "${args[@]}" "$wt/$file"
-	git -C "$wt" diff --stat -- "$file"
-	git -C "$wt" diff --quiet -- "$file" && { echo "experiment: the edit changed nothing in $file" >&2; exit 1; }
-	git -C "$wt" diff -- "$file" | grep '^[-+][^-+]'
-	export CCACHE_BASEDIR=$top/build CCACHE_NOHASHDIR=1
-	export CCACHE_SLOPPINESS=include_file_ctime,include_file_mtime,time_macros
-	export KBUILD_BUILD_TIMESTAMP="2023-01-01" KBUILD_BUILD_USER=kvm-hotplug KBUILD_BUILD_HOST=workbench
-	make -C "$wt" -s ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$(($(nproc) + 1))" modules
+variant() { # name file sed-expr [file sed-expr ...]
+	local name=$1 out=$top/build/out/$1 file files=()
+	shift
+	while [ $# -ge 2 ]; do
+		file=$1
+		sed -i -e "$2" "$wt/$file"
+		files+=("$file")
+		shift 2
+	done
+	trap 'git -C "$wt" checkout -q -- "${files[@]}"' EXIT
+	git -C "$wt" diff --stat -- "${files[@]}"
+	for file in "${files[@]}"; do
+		git -C "$wt" diff --quiet -- "$file" && { echo "experiment: the edit changed nothing in $file" >&2; exit 1; }
+	done
+	git -C "$wt" diff -- "${files[@]}" | grep '^[-+][^-+]'
+	kmake "$wt" x86_64 modules
 	rm -rf "$out"; mkdir -p "$out"
-	cp "$top/build/out/series/bzImage" "$top/build/out/series/wb_cr4.ko" \
+	cp "$top/build/out/series/bzImage" "$top/build/out/series/wb_virt.ko" \
 		"$wt/virt/lib/irqbypass.ko" "$wt"/arch/x86/kvm/kvm*.ko "$out/"
-	git -C "$wt" checkout -q -- "$file"
+	git -C "$wt" checkout -q -- "${files[@]}"
 	trap - EXIT	# (its objects are rebuilt by the next scripts/build.sh)
+}
+boot_both() { # boot name
+	local r=$top/build/$2
+	rm -rf "$r"
+	python3 "$top/scripts/scenarios.py" run series "$1" --results "$r/series" --quiet || true
+	python3 "$top/scripts/scenarios.py" run series "$1" --out "$top/build/out/$2" \
+		--results "$r/variant" --quiet || true
 }

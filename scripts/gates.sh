@@ -27,7 +27,6 @@ gd=$top/build/gates
 logs=$gd/logs
 base_ref=${BASE_REF:-base}
 series_ref=${SERIES_REF:-series}
-jobs=${JOBS:-$(($(nproc) + 1))}
 all_gates="bisect sparse w1 cross changelog"
 gates=${GATES:-$all_gates}
 cross_targets=${CROSS:-arm64 riscv s390 powerpc powerpc-e500mc mips}
@@ -50,9 +49,7 @@ mkdir -p "$logs"
 exec 9>"$gd/lock"
 flock -n 9 || { echo "gates: another gates.sh is running (build/gates/lock)" >&2; exit 1; }
 
-export CCACHE_BASEDIR=$top/build CCACHE_NOHASHDIR=1
-export CCACHE_SLOPPINESS=include_file_ctime,include_file_mtime,time_macros
-export KBUILD_BUILD_TIMESTAMP="2023-01-01" KBUILD_BUILD_USER=kvm-hotplug KBUILD_BUILD_HOST=workbench
+. "$top/scripts/kbuild.sh"
 
 # "[PATCH i/n] subject" of commit number i (1-based)
 patch_name() { echo "[PATCH $1/$n] $(g log -1 --format=%s "${commits[$1 - 1]}")"; }
@@ -65,28 +62,6 @@ checkout() { # dir commit
 		g worktree prune
 		g worktree add -q --detach "$1" "$2"
 	fi
-}
-
-# Configure a tree: tinyconfig + fragment, olddefconfig, then every line of
-# the fragment must be in .config, and no "=n" one may be set.
-configure() { # tree make-function fragment
-	local wt=$1 mk=$2 frag=$3 line sym bad=0
-	$mk tinyconfig >/dev/null 2>&1
-	"$wt"/scripts/kconfig/merge_config.sh -m -O "$wt" "$wt/.config" "$frag" >/dev/null
-	$mk olddefconfig >/dev/null 2>&1
-	while IFS= read -r line; do
-		case $line in
-		CONFIG_*=n) grep -q "^${line%%=*}=" "$wt/.config" || continue ;;
-		CONFIG_*=*) grep -qx "$line" "$wt/.config" && continue ;;
-		*) continue ;;
-		esac
-		sym=${line%%=*}
-		# the base may lack a symbol the series adds (scripts/build.sh skips those too)
-		grep -rqsxE "(menu)?config ${sym#CONFIG_}" --include='Kconfig*' "$wt/arch" "$wt/virt" "$wt/lib" || continue
-		echo "gates: ${frag#"$top"/}: $line requested but .config has: $(grep "^$sym=" "$wt/.config" || echo unset)"
-		bad=1
-	done < "$frag"
-	return $bad
 }
 
 # A build log's warnings and errors as "file: warning: message" lines, one
@@ -118,10 +93,10 @@ compare() { # name base.w series.w
 }
 
 # ---- x86_64 tree: the test config (as scripts/build.sh), in build/gates/x86
-x86() { make -C "$gd/x86" -s ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$jobs" "$@"; }
+x86() { kmake "$gd/x86" x86_64 "$@"; }
 x86_at() { # commit
 	checkout "$gd/x86" "$1"
-	configure "$gd/x86" x86 "$top/config/kvm-test.config"
+	kconfig "$gd/x86" x86_64 "$top/config/kvm-test.config"
 }
 
 gate_bisect() {
@@ -171,29 +146,18 @@ gate_w1() {
 }
 
 # ---- cross: one worktree per target, switched between base and series
-cross_arch() { # target -> ARCH CROSS_COMPILE
-	case $1 in
-	arm64) echo arm64 aarch64-linux-gnu- ;;
-	riscv) echo riscv riscv64-linux-gnu- ;;
-	s390) echo s390 s390x-linux-gnu- ;;
-	powerpc|powerpc-*) echo powerpc powerpc64le-linux-gnu- ;;
-	mips) echo mips mips64el-linux-gnuabi64- ;;
-	*) return 1 ;;
-	esac
-}
 gate_cross() { # target
 	local t=$1 arch cc wt side c log rc s
-	read -r arch cc < <(cross_arch "$t") || { echo "cross: unknown target '$t'"; return 1; }
+	read -r arch cc < <(kb_arch "$t") || { echo "cross: unknown target '$t'"; return 1; }
 	[ -f "$top/config/cross/$t.config" ] || { echo "cross: no config/cross/$t.config"; return 1; }
 	command -v "${cc}gcc" >/dev/null || { echo "cross: $t: ${cc}gcc is not installed"; return 1; }
 	wt=$gd/$t
-	xmk() { make -C "$wt" -s ARCH="$arch" CROSS_COMPILE="$cc" CC="ccache ${cc}gcc" \
-		HOSTCC="ccache gcc" -j"$jobs" "$@"; }
+	xmk() { kmake "$wt" "$t" "$@"; }
 	for side in base series; do
 		c=$([ $side = base ] && echo "$base" || echo "$tip")
 		log=$logs/cross-$t-$side.log
 		rc=0 s=$(date +%s)
-		{ checkout "$wt" "$c" && configure "$wt" xmk "$top/config/cross/$t.config" &&
+		{ checkout "$wt" "$c" && kconfig "$wt" "$t" "$top/config/cross/$t.config" &&
 			xmk prepare && xmk "arch/$arch/kvm/"; } > "$log" 2>&1 || rc=1
 		echo "cross: $t: $side ($arch, ${cc}gcc): $([ $rc = 0 ] && echo built || echo FAILED) in $(($(date +%s) - s))s"
 		warnings "$log" > "${log%.log}.w"
@@ -254,7 +218,7 @@ run() { # name gate-function args...
 	if [ $rc = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 	echo "=== $name: $([ $rc = 0 ] && echo passed || echo FAILED) in $(($(date +%s) - t))s (total $(($(date +%s) - T0))s)"
 }
-echo "gates: $base_ref..$series_ref, $n patches ($(g log -1 --format=%h "$tip")), make -j$jobs"
+echo "gates: $base_ref..$series_ref, $n patches ($(g log -1 --format=%h "$tip")), make -j$kb_jobs"
 for x in $gates; do
 	if [ "$x" = cross ]; then
 		for t in $cross_targets; do run "cross $t" gate_cross "$t"; done

@@ -5,8 +5,10 @@ Input: results/<kernel>/<boot>/ with console.log, tap.txt and meta.json.
 
   report.py scan <console.log>          list splats; exit 1 if any
   report.py boot <bootdir>              judged results of one boot as TAP
-  report.py summary <resultsdir>        tables for every boot, also written
-                                        to <resultsdir>/summary.md
+  report.py summary <resultsdir> [--plan PLAN]
+                                        tables for every boot (and every
+                                        planned one), also written to
+                                        <resultsdir>/summary.md
   report.py selftests-expect <tap.txt>  selftests expectations file on stdout
 
 boot and summary exit 1 if any judged test failed.
@@ -284,6 +286,25 @@ def judge_splats(boot, splats, expect_splat):
     return Verdict(name, "fail", f"no splat matches /{expect_splat}/ ({len(splats)} splats)")
 
 
+def judge_ran(boot, bootdir):
+    """Whether the boot ran, from the runner's status.json (None for results
+    without one: a host-side check, a recorded log)."""
+    try:
+        st = json.loads(read_text(bootdir / "status.json"))
+    except OSError:
+        return None
+    except ValueError as e:
+        return Verdict(f"{boot}: the guest ran", "fail", f"status.json unreadable: {e}")
+    name = f"{boot}: the guest ran"
+    if st.get("state") == "error":
+        return Verdict(name, "fail", f"the {st.get('lane', '?')} lane could not run it: {st.get('why')}")
+    if st.get("state") != "done":
+        return Verdict(name, "fail", "the runner stopped before the boot ended")
+    if not st.get("started"):
+        return Verdict(name, "fail", f"the guest never came up ({st.get('how')})")
+    return Verdict(name, "pass", st.get("how", ""))
+
+
 def read_text(path):
     return Path(path).read_text(encoding="utf-8", errors="replace")
 
@@ -316,6 +337,9 @@ def judge_boot(bootdir, top=TOP):
                 v.note += " (no tap.txt)"
     verdicts += tests
 
+    ran = judge_ran(boot, bootdir)
+    if ran:
+        verdicts.append(ran)
     console = bootdir / "console.log"
     if meta.get("console") is False:
         pass                    # a host-side check, no kernel console
@@ -347,22 +371,58 @@ def boot_tap(verdicts):
     return "\n".join(out)
 
 
-def summary(resultsdir, top=TOP):
-    """(text, all verdicts) for every results/<kernel>/<boot>/."""
+def judge_missing(item, stages):
+    """The verdict for a planned item with no results directory."""
+    name = f"{item['boot']}: ran"
+    stage = item.get("stage")
+    st = stages.get(stage)
+    if st and st != "ok":
+        return Verdict(name, "fail", f"never ran: stage '{stage}' {st}")
+    return Verdict(name, "fail", f"never ran: no results (stage '{stage}' "
+                   f"{'finished without running it' if st else 'never finished'})")
+
+
+def read_stages(resultsdir):
+    """{stage: "ok" | "failed (exit N)" | "skipped: ..."} from stages.tsv."""
+    stages = {}
+    path = Path(resultsdir) / "stages.tsv"
+    if path.exists():
+        for line in read_text(path).splitlines():
+            name, _, status = line.partition("\t")
+            stages[name] = status
+    return stages
+
+
+def summary(resultsdir, top=TOP, plan=None):
+    """(text, all verdicts) for every results/<kernel>/<boot>/ and, with a
+    plan (a list of {"kernel", "boot", "stage"}), every planned item: one
+    without results fails, naming why."""
     resultsdir = Path(resultsdir)
+    stages = read_stages(resultsdir)
+    items = {}
+    for it in plan or []:
+        items.setdefault(it["kernel"], {})[it["boot"]] = it
+    for kdir in resultsdir.iterdir():
+        if kdir.is_dir() and not kdir.name.startswith("."):
+            for bdir in kdir.iterdir():
+                if bdir.is_dir() and not bdir.name.startswith("."):
+                    items.setdefault(kdir.name, {}).setdefault(bdir.name, None)
     out, totals, everything = [], [], []
-    kernels = sorted(d for d in resultsdir.iterdir() if d.is_dir() and not d.name.startswith("."))
-    for kdir in kernels:
-        out += [f"## {kdir.name}", "", "| boot | test | result | note |", "|---|---|---|---|"]
+    for kernel in sorted(items):
+        out += [f"## {kernel}", "", "| boot | test | result | note |", "|---|---|---|---|"]
         kernel_verdicts = []
-        for bdir in sorted(d for d in kdir.iterdir() if d.is_dir() and not d.name.startswith(".")):
-            boot, verdicts = judge_boot(bdir, top)
+        for bname in sorted(items[kernel]):
+            bdir = resultsdir / kernel / bname
+            if bdir.is_dir():
+                boot, verdicts = judge_boot(bdir, top)
+            else:
+                boot, verdicts = bname, [judge_missing(items[kernel][bname], stages)]
             for v in verdicts:
                 cells = [boot, v.test, v.result.upper(), v.note]
                 out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
             kernel_verdicts += verdicts
         out.append("")
-        totals.append(f"{kdir.name}: {counts_line(counts(kernel_verdicts))}")
+        totals.append(f"{kernel}: {counts_line(counts(kernel_verdicts))}")
         everything += kernel_verdicts
     out += totals + [counts_line(counts(everything))]
     return "\n".join(out) + "\n", everything
@@ -375,7 +435,10 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("scan", help="list splats in a console log").add_argument("console")
     sub.add_parser("boot", help="judge one boot, print TAP").add_argument("bootdir")
-    sub.add_parser("summary", help="judge all boots, write summary.md").add_argument("resultsdir")
+    p = sub.add_parser("summary", help="judge all boots, write summary.md")
+    p.add_argument("resultsdir")
+    p.add_argument("--plan", help="the run's plan (scenarios.py plan): a planned item"
+                   " without results fails")
     sub.add_parser("selftests-expect", help="expectations from a base tap.txt").add_argument("tap")
     args = ap.parse_args(argv)
 
@@ -391,7 +454,8 @@ def main(argv=None):
     if args.cmd == "summary":
         if not Path(args.resultsdir).is_dir():
             ap.error(f"{args.resultsdir}: not a directory")
-        text, verdicts = summary(args.resultsdir)
+        plan = json.loads(read_text(args.plan)) if args.plan else None
+        text, verdicts = summary(args.resultsdir, plan=plan)
         (Path(args.resultsdir) / "summary.md").write_text(text)
         print(text, end="")
         return 1 if counts(verdicts)["fail"] else 0

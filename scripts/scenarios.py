@@ -1,174 +1,388 @@
 #!/usr/bin/env python3
-"""Scenarios layer: which boots run, with which CPUs, and what each kernel
-is expected to show.
+"""Scenarios layer: the registry of boots (config/scenarios.toml), the plan
+of a run, and the runner.
 
-  scenarios.py KERNEL [BOOT ...]     boot KERNEL (base or series) once per
-                                     scenario (all, or those named) and
-                                     leave results in build/results/KERNEL/
+  scenarios.py list                          every scenario: lane, make check, doc
+  scenarios.py plan [--check] [--host NAME ...] [BOOT ...]
+                                             the run's plan as JSON (make check
+                                             writes it before anything runs)
+  scenarios.py run KERNEL BOOT ... [--out DIR] [--results DIR]
+                   [--set KEY=VALUE ...] [--quiet]
+                                             boot KERNEL (base or series) once
+                                             per named scenario and judge it
+  scenarios.py check PLAN                    run the plan's boots: its groups
+                                             side by side, each group in order
 
-The guest side of each boot is guest/boots/<name>.sh.  Every boot must end
-with "guest script completed" and without a splat on its console; on the
-base kernel some tests are expected to fail (the old behaviour the series
-fixes: "xfail"), and the headline boot is expected to crash.
+A boot's results land in <results>/<kernel>/<boot>/ (default build/results):
+console.log, tap.txt, meta.json (what the judge expects, from the registry)
+and status.json (how the boot went; written before the lane starts, so a
+boot that never got going says why).  --out takes the kernel's files from
+another directory (a deliberately broken variant, judged as KERNEL); --set
+overrides a registry field for this run (bench: cpus=4).
+
+Lanes are functions of scripts/boot.py, called in-process.
 """
+
+import argparse
+import dataclasses
 import json
 import re
 import subprocess
 import sys
+import threading
 import time
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import boot  # noqa: E402
+import report  # noqa: E402
+
 TOP = Path(__file__).resolve().parent.parent
-
-HEADLINE_FIXED = ["onlining CPU 2 without SVM is refused", "the refusal names CPU 2 and why",
-                  "CPU 2 stays offline"]
-
-BOOTS = {
-    "main": dict(smp=2, maxcpus=4, timeout=900,
-                 base_xfail=["kvm-intel names the CPU without VMX"]),
-    "headline": dict(smp=2, maxcpus=4, timeout=300, base_timeout=120,
-                     base_xfail=HEADLINE_FIXED,
-                     # 6.1: the vCPU on the CPU without SVM crashes the kernel
-                     base_splat=r"kernel BUG at arch/x86/kvm/x86\.c",
-                     # ... and hangs the guest: what comes after may not report
-                     base_any=["no vCPU runs on a CPU without SVM", "the running VM kept running",
-                               "guest script completed"]),
-    "hotadd-novm": dict(smp=2, maxcpus=4, timeout=300,
-                        base_xfail=["onlining CPU 2 without SVM is refused with no VM",
-                                    "the refusal names CPU 2 and why",
-                                    "a VM created afterwards runs",
-                                    "onlining CPU 3 without LA57 is refused",
-                                    "the refusal names CR4.LA57",
-                                    "a VM created after that runs"]),
-    "boot-cpu-nosvm": dict(smp=1, maxcpus=4, timeout=300,
-                           device=["socket-id=1,svm=off"],
-                           base_xfail=["the refusal names CPU 1 and why"]),
-    "maxcpus": dict(smp=1, maxcpus=4, timeout=300, append="maxcpus=1",
-                    device=["socket-id=1,svm=off"],
-                    base_xfail=["onlining CPU 1 without SVM is refused",
-                                "a VM created afterwards runs"]),
-    "suspend": dict(smp=2, maxcpus=2, timeout=300),
-    "stress": dict(smp=3, maxcpus=3, timeout=1200),
-    # thread=single: twice, multi-threaded TCG left a stale int3 at a
-    # jump-label site in the scheduler during this boot (README)
-    "selftests": dict(smp=2, maxcpus=4, timeout=2400, memory="3G", accel="tcg,thread=single",
-                      selftests_expect="expect/selftests-base.txt"),
-    # Bochs lane (scripts/bochs.py): VMX with EPT, for kvm-intel.  idle=poll:
-    # with idle CPUs halted, Bochs guests stalled for minutes (README)
-    "intel": dict(lane="bochs", cpus=2, timeout=1800, append="wb.vendor=intel idle=poll"),
-    # kvm-amd on Bochs' SVM, a cross-check of the QEMU lane.  Of Bochs' AMD
-    # models with SVM, ryzen printed nothing (unemulated MSRs) and
-    # phenom_8650_toliman died at boot (#UD on POPCNT); zambezi works.
-    "amd-bochs": dict(lane="bochs", cpus=2, timeout=900, model="zambezi",
-                      append="idle=poll earlyprintk=serial,ttyS0,115200"),
-    "intel-selftests": dict(lane="bochs", cpus=2, timeout=2400, script="selftests", selftests=True,
-                            append="wb.vendor=intel wb.selftests=bochs idle=poll",
-                            selftests_expect="expect/selftests-bochs-base.txt"),
-    # not in make check: every selftest that built ("make selftests-all")
-    "selftests-all": dict(script="selftests", smp=2, maxcpus=4, timeout=7200, memory="3G",
-                          append="wb.selftests=all",
-                          selftests_expect="expect/selftests-base-all.txt"),
-}
-# make check: every scenario on both kernels; the selftests on the series
-# only, judged against the base's results kept in expect/selftests-base.txt
-# (made by "make selftests-expect").
-CHECK_BOOTS = ["main", "headline", "hotadd-novm", "boot-cpu-nosvm", "maxcpus", "suspend", "stress"]
-# ... and the Bochs lane's "intel" boot, which scripts/check.sh runs for
-# both kernels at once (one core each), and the series' "intel-selftests",
-# alongside the QEMU boots (which use one core).  "amd-bochs" is not in make
-# check ("make bochs-amd"); "scenarios.py KERNEL bochs" runs BOCHS_BOOTS.
-BOCHS_BOOTS = ["intel", "amd-bochs"]
-CHECK_BOOTS_SERIES = CHECK_BOOTS + ["selftests"]
+REGISTRY = TOP / "config" / "scenarios.toml"
+KERNELS = ("base", "series")
 
 
-def meta_for(kernel, name, b):
-    expect = {"guest script completed": "pass"}
-    if kernel == "base":
-        expect.update({t: "fail" for t in b.get("base_xfail", [])})
-        expect.update({t: "any" for t in b.get("base_any", [])})
-    meta = {"expect_tests": expect,
-            "expect_splat": b.get("base_splat") if kernel == "base" else None}
-    if b.get("selftests_expect") and kernel == "series":
-        meta["selftests_expect"] = b["selftests_expect"]
-    return meta
+class RegistryError(Exception):
+    pass
 
 
-def kunit(kernel, bootdir):
-    """Parse the KUnit suite's KTAP (run when kvm.ko loads) from the console
-    with the tree's own kunit.py, and add one TAP line to the boot."""
-    tool = TOP / "build" / f"kernel-{kernel}" / "tools/testing/kunit/kunit.py"
-    console = (bootdir / "console.log").read_text(errors="replace")
-    if "kvm-x86-cr4-compat" not in console:
-        return "kunit: no kvm-x86-cr4-compat suite on the console"
-    # kvm.ko runs the suite at each load, nested ("    KTAP version 1") after
-    # the built-in executor's empty "KTAP version 1 / 1..0": hand kunit.py the
-    # first run of the suite, as a one-suite KTAP document.
-    lines = [re.sub(r"^\[\s*\d+\.\d+\] ?", "", l) for l in console.splitlines()]
-    start = next(i for i, l in enumerate(lines) if "# Subtest: kvm-x86-cr4-compat" in l)
-    end = next(i for i in range(start, len(lines)) if re.match(r"\s*(not )?ok \d+ kvm-x86-cr4-compat", lines[i]))
-    ktap = ["KTAP version 1", "1..1"] + lines[start - 1:end + 1]
-    p = subprocess.run([sys.executable, str(tool), "parse"], input="\n".join(ktap) + "\n",
-                       capture_output=True, text=True)
-    (bootdir / "kunit.txt").write_text(p.stdout + p.stderr)
-    summary = [l for l in p.stdout.splitlines() if "Testing complete" in l]
-    ok = p.returncode == 0 and bool(summary) and bool(re.search(r"Ran [1-9]\d* tests: passed: \d+$", summary[-1].strip()))
-    tap = bootdir / "tap.txt"
-    n = sum(1 for l in tap.read_text().splitlines() if l.startswith(("ok ", "not ok ")))
-    with tap.open("a") as f:
-        f.write(f"{'ok' if ok else 'not ok'} {n + 1} - kunit kvm-x86-cr4-compat"
-                f" # {summary[-1].strip() if summary else 'no summary'}\n")
-    return "kunit: " + (summary[-1].strip() if summary else p.stdout[-300:])
+@dataclass(frozen=True)
+class Expect:
+    """What one kernel must show in a scenario."""
+    xfail: tuple = ()           # tests that must fail (the old failure)
+    any: tuple = ()             # tests whose result is not judged
+    splat: str = None           # regex of a splat that must appear
+    timeout: int = None         # this kernel's timeout
+    kunit: tuple = ()           # KUnit suites that must pass
+    selftests: str = None       # expectations file for "selftest X" results
 
 
-def main():
-    kernel = sys.argv[1]
-    names = sys.argv[2:] or (CHECK_BOOTS_SERIES if kernel == "series" else CHECK_BOOTS)
-    if names == ["bochs"]:
-        names = BOCHS_BOOTS
-    for name in names:
-        b = BOOTS[name]
-        meta = meta_for(kernel, name, b)
-        if name == "main" and kernel == "series":
-            meta["expect_tests"]["kunit kvm-x86-cr4-compat"] = "pass"
-        if b.get("lane") == "bochs":
-            cmd = [sys.executable, str(TOP / "scripts/bochs.py"), "--kernel", kernel, "--name", name,
-                   "--script", f"guest/boots/{b.get('script', name)}.sh", "--cpus", str(b["cpus"]),
-                   "--timeout", str(b["timeout"]), "--meta", json.dumps(meta)]
-            cmd += ["--append", b["append"]] if b.get("append") else []
-            cmd += ["--model", b["model"]] if b.get("model") else []
-            cmd += ["--selftests"] if b.get("selftests") else []
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    doc: str
+    lane: str
+    script: str = None
+    cpus: int = 2
+    maxcpus: int = None
+    devices: tuple = ()
+    append: str = ""
+    memory: str = "2G"
+    model: str = None
+    cpu: str = None
+    timeout: int = 300
+    check: tuple = ()
+    group: str = None
+    base: Expect = field(default_factory=Expect)
+    series: Expect = field(default_factory=Expect)
+
+    def expect(self, kernel):
+        return self.base if kernel == "base" else self.series
+
+    def timeout_for(self, kernel):
+        return self.expect(kernel).timeout or self.timeout
+
+    def meta(self, kernel):
+        """meta.json for a boot of this scenario on kernel (report.py judges it)."""
+        e = self.expect(kernel)
+        tests = {"guest script completed": "pass"}
+        tests.update({t: "fail" for t in e.xfail})
+        tests.update({t: "any" for t in e.any})
+        tests.update({f"kunit {s}": "pass" for s in e.kunit})
+        return {"kernel": kernel, "boot": self.name, "lane": self.lane,
+                "expect_tests": tests, "expect_splat": e.splat,
+                "selftests_expect": e.selftests}
+
+
+# field -> type; tuples are TOML arrays of strings
+def _types(cls):
+    return {f.name: f.type for f in dataclasses.fields(cls)}
+
+
+def _convert(where, key, value, typ):
+    """A TOML value as the field's type, or an error message."""
+    if typ is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return None, f"{where}: {key} must be an array of strings"
+        return tuple(value), None
+    if typ is int and (isinstance(value, bool) or not isinstance(value, int)):
+        return None, f"{where}: {key} must be an integer"
+    if typ is str and not isinstance(value, str):
+        return None, f"{where}: {key} must be a string"
+    return value, None
+
+
+def parse_registry(data, top=TOP):
+    """{name: Scenario} from the registry's parsed TOML; RegistryError lists
+    every problem (unknown key, wrong type, unknown lane or kernel, missing
+    guest script, bad regex)."""
+    errors, scenarios = [], {}
+    stypes, etypes = _types(Scenario), _types(Expect)
+    for name, entry in data.items():
+        where = f"[{name}]"
+        if not isinstance(entry, dict):
+            errors.append(f"{where}: not a table")
+            continue
+        args = {"name": name}
+        for key, value in entry.items():
+            if key in KERNELS:
+                if not isinstance(value, dict):
+                    errors.append(f"{where}: {key} must be a table of expectations")
+                    continue
+                eargs = {}
+                for k, v in value.items():
+                    if k not in etypes:
+                        errors.append(f"{where}: unknown key {key}.{k} (known: {', '.join(etypes)})")
+                        continue
+                    v, err = _convert(where, f"{key}.{k}", v, etypes[k])
+                    if err:
+                        errors.append(err)
+                    else:
+                        eargs[k] = v
+                args[key] = Expect(**eargs)
+            elif key in stypes and key not in ("name",) + KERNELS:
+                v, err = _convert(where, key, value, stypes[key])
+                if err:
+                    errors.append(err)
+                else:
+                    args[key] = v
+            else:
+                known = [k for k in stypes if k != "name"]
+                errors.append(f"{where}: unknown key {key} (known: {', '.join(known)})")
+        for req in ("doc", "lane"):
+            if req not in args:
+                errors.append(f"{where}: {req} is required")
+        if any(e.startswith(where) for e in errors):
+            continue
+        s = Scenario(**args)
+        if s.script is None:
+            s = dataclasses.replace(s, script=name)
+        if s.maxcpus is None:
+            s = dataclasses.replace(s, maxcpus=s.cpus)
+        if s.lane not in boot.LANES:
+            errors.append(f"{where}: unknown lane {s.lane!r} (lanes: {', '.join(boot.LANES)})")
+        if not (top / "guest/boots" / f"{s.script}.sh").is_file():
+            errors.append(f"{where}: guest script guest/boots/{s.script}.sh does not exist")
+        if s.cpus < 1 or s.maxcpus < s.cpus:
+            errors.append(f"{where}: need 1 <= cpus <= maxcpus")
+        for k in s.check:
+            if k not in KERNELS:
+                errors.append(f"{where}: check names unknown kernel {k!r}")
+        if s.check and not s.group:
+            errors.append(f"{where}: a scenario in make check needs a group")
+        if s.devices and s.lane != "qemu-x86":
+            errors.append(f"{where}: devices are for the qemu-x86 lane")
+        if s.model and s.lane != "bochs":
+            errors.append(f"{where}: model is for the bochs lane")
+        if s.cpu and s.lane != "qemu-x86":
+            errors.append(f"{where}: cpu is for the qemu-x86 lane")
+        for k in KERNELS:
+            e = s.expect(k)
+            if e.splat:
+                try:
+                    re.compile(e.splat)
+                except re.error as err:
+                    errors.append(f"{where}: {k}.splat is not a regex: {err}")
+            if e.selftests and k in s.check and not (top / e.selftests).is_file():
+                errors.append(f"{where}: {k}.selftests file {e.selftests} does not exist")
+        scenarios[name] = s
+    if errors:
+        raise RegistryError("\n".join(errors))
+    return scenarios
+
+
+def load(path=REGISTRY, top=TOP):
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise RegistryError(f"{path}: {e}")
+    return parse_registry(data, top)
+
+
+def override(s, settings):
+    """The scenario with KEY=VALUE settings applied (validated like the registry)."""
+    types = _types(Scenario)
+    changes = {}
+    for kv in settings:
+        k, sep, v = kv.partition("=")
+        if not sep or k not in types or k in ("name",) + KERNELS:
+            raise RegistryError(f"--set {kv}: not KEY=VALUE with a scenario key")
+        if types[k] is tuple:
+            changes[k] = tuple(x for x in v.split(";") if x)
+        elif types[k] is int:
+            changes[k] = int(v)
         else:
-            cmd = boot_cmd(kernel, name, b, meta)
-        t0 = time.time()
-        subprocess.run(cmd, check=True)
-        bootdir = TOP / "build/results" / kernel / name
-        if name == "main":
-            print(kunit(kernel, bootdir), flush=True)
-        r = subprocess.run([sys.executable, str(TOP / "scripts/report.py"), "boot", str(bootdir)],
+            changes[k] = v
+    return dataclasses.replace(s, **changes)
+
+
+# ------------------------------------------------------------------- plan --
+
+def plan(scenarios, check=False, boots=None, kernels=KERNELS, host=()):
+    """The run's items: host checks first (kernel "checks"), then boots."""
+    items = [{"kernel": "checks", "boot": h, "stage": h} for h in host]
+    names = boots or [n for n, s in scenarios.items() if s.check or not check]
+    for n in names:
+        if n not in scenarios:
+            raise RegistryError(f"no scenario {n!r} (scenarios.py list)")
+    for k in kernels:
+        for n in names:
+            s = scenarios[n]
+            if check and k not in s.check:
+                continue
+            items.append({"kernel": k, "boot": n, "lane": s.lane,
+                          "group": s.group or s.lane, "stage": "boots"})
+    return items
+
+
+# ------------------------------------------------------------------ kunit --
+
+def kunit(kernel_tree, suite, bootdir):
+    """Parse a KUnit suite's KTAP from the console with the tree's kunit.py
+    and add one TAP line "kunit SUITE" to the boot.  kvm.ko runs its suites
+    at each load, nested after the built-in executor's empty plan: the
+    suite's first run is handed to kunit.py as a one-suite document.  A suite that is
+    missing or cut short (started, never ended) is a failure, not an error."""
+    console = (bootdir / "console.log").read_text(errors="replace") \
+        if (bootdir / "console.log").exists() else ""
+    lines = [re.sub(r"^\[\s*\d+\.\d+\] ?", "", l) for l in console.splitlines()]
+    start = next((i for i, l in enumerate(lines) if f"# Subtest: {suite}" in l), None)
+    end = None if start is None else next(
+        (i for i in range(start, len(lines))
+         if re.match(rf"\s*(not )?ok \d+ {re.escape(suite)}\b", lines[i])), None)
+    if start is None:
+        ok, note = False, "the suite never started on the console"
+    elif end is None:
+        ok, note = False, f"cut short: started at console line {start + 1}, never ended"
+    else:
+        tool = kernel_tree / "tools/testing/kunit/kunit.py"
+        # as the only suite of the document: its result line numbered 1
+        last = re.sub(r"^(\s*(?:not )?ok )\d+", r"\g<1>1", lines[end])
+        ktap = ["KTAP version 1", "1..1"] + lines[start - 1:end] + [last]
+        p = subprocess.run([sys.executable, str(tool), "parse"], input="\n".join(ktap) + "\n",
                            capture_output=True, text=True)
-        bad = [l for l in r.stdout.splitlines() if l.startswith("not ok")]
-        print(f"scenarios: {kernel}/{name}: {len(bad)} failed in {time.time() - t0:.0f}s", flush=True)
-        for l in bad:
-            print("  " + l, flush=True)
-    return 0
+        (bootdir / f"kunit-{suite}.txt").write_text(p.stdout + p.stderr)
+        summary = [l.strip() for l in p.stdout.splitlines() if "Testing complete" in l]
+        note = summary[-1] if summary else f"kunit.py printed no summary (exit {p.returncode})"
+        ok = p.returncode == 0 and bool(re.search(r"Ran [1-9]\d* tests: passed: \d+$", note))
+    tap = bootdir / "tap.txt"
+    text = tap.read_text(errors="replace") if tap.exists() else "TAP version 13\n"
+    n = sum(1 for l in text.splitlines() if l.startswith(("ok ", "not ok ")))
+    tap.write_text(text + f"{'ok' if ok else 'not ok'} {n + 1} - kunit {suite} # {note}\n")
+    return f"kunit {suite}: {note}"
 
 
-def boot_cmd(kernel, name, b, meta):
-    """The QEMU lane's command line for one boot (scripts/boot.py)."""
-    cmd = [sys.executable, str(TOP / "scripts/boot.py"), "--kernel", kernel, "--name", name,
-           "--script", f"guest/boots/{b.get('script', name)}.sh", "--smp", str(b["smp"]),
-           "--maxcpus", str(b["maxcpus"]),
-           "--timeout", str(b.get(f"{kernel}_timeout", b["timeout"])),
-           "--memory", b.get("memory", "2G"), "--meta", json.dumps(meta)]
-    if b.get("append"):
-        cmd += ["--append", b["append"]]
-    if b.get("accel"):
-        cmd += ["--accel", b["accel"]]
-    if kernel == "base" and b.get("base_splat"):
-        cmd += ["--stop-after", b["base_splat"]]
-    for d in b.get("device", []):
-        cmd += ["--device", d]
-    return cmd
+# ----------------------------------------------------------------- runner --
+
+def run_one(s, kernel, results=TOP / "build/results", out=None, quiet=False):
+    """Boot one scenario on one kernel, post-process and judge it.  Returns
+    (boot name, verdicts); never raises for a boot that went wrong."""
+    res = Path(results) / kernel / s.name
+    boot.fresh_dir(res)
+    (res / "meta.json").write_text(json.dumps(s.meta(kernel), indent=1) + "\n")
+    status = {"state": "starting", "lane": s.lane, "kernel": kernel}
+    (res / "status.json").write_text(json.dumps(status) + "\n")
+    out = Path(out) if out else boot.kernel_out(s.lane, kernel)
+    t0 = time.time()
+    try:
+        outcome = boot.LANES[s.lane](boot.Spec(
+            name=s.name, kernel=kernel, lane=s.lane, script=f"guest/boots/{s.script}.sh",
+            cpus=s.cpus, maxcpus=s.maxcpus, devices=s.devices, append=s.append,
+            memory=s.memory, model=s.model, cpu=s.cpu, timeout=s.timeout_for(kernel),
+            stop_after=s.expect(kernel).splat, out=out, res=res, quiet=quiet))
+        status.update(state="done", how=outcome.how, started=outcome.started,
+                      seconds=round(outcome.seconds, 1))
+        tree = boot.kernel_tree(s.lane, kernel)
+        for suite in s.expect(kernel).kunit:
+            print(kunit(tree, suite, res), flush=True)
+    except Exception as e:     # the lane could not run: the judge says why
+        status.update(state="error", why=f"{type(e).__name__}: {e}",
+                      seconds=round(time.time() - t0, 1))
+    (res / "status.json").write_text(json.dumps(status) + "\n")
+    name, verdicts = report.judge_boot(res)
+    bad = [v for v in verdicts if v.result == "fail"]
+    print(f"scenarios: {kernel}/{s.name}: {len(verdicts) - len(bad)} passed, {len(bad)} failed"
+          f" in {time.time() - t0:.0f}s", flush=True)
+    for v in bad:
+        print(f"  not ok - {v.test}" + (f" # {v.note}" if v.note else ""), flush=True)
+    return name, verdicts
+
+
+def run_items(scenarios, items, results=TOP / "build/results", quiet=False):
+    """Run the plan's boots: one thread per group, each group's boots in
+    order.  True if every boot passed."""
+    groups = {}
+    for it in items:
+        if it["kernel"] in KERNELS:
+            groups.setdefault(it["group"], []).append(it)
+    ok = {}
+
+    def worker(g, its):
+        t0 = time.time()
+        good = True
+        for it in its:
+            _, verdicts = run_one(scenarios[it["boot"]], it["kernel"], results, quiet=quiet)
+            good &= not any(v.result == "fail" for v in verdicts)
+        ok[g] = good
+        print(f"scenarios: group {g}: {len(its)} boots in {time.time() - t0:.0f}s", flush=True)
+
+    threads = [threading.Thread(target=worker, args=(g, its)) for g, its in groups.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return all(ok.get(g, False) for g in groups)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list")
+    p = sub.add_parser("plan")
+    p.add_argument("--check", action="store_true", help="only what make check runs")
+    p.add_argument("--host", default="", help="host-side checks (stages) run before the boots, comma-separated")
+    p.add_argument("boots", nargs="*")
+    p = sub.add_parser("run")
+    p.add_argument("kernel", choices=KERNELS)
+    p.add_argument("boots", nargs="+")
+    p.add_argument("--out", help="the kernel's files (default: the lane's build/out/...)")
+    p.add_argument("--results", default=str(TOP / "build/results"))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--quiet", action="store_true")
+    p = sub.add_parser("check")
+    p.add_argument("plan")
+    p.add_argument("--results", default=str(TOP / "build/results"))
+    a = ap.parse_args(argv)
+
+    try:
+        scenarios = load()
+        if a.cmd == "list":
+            for s in scenarios.values():
+                where = "make check: " + "+".join(s.check) if s.check else "not in make check"
+                print(f"{s.name:<16} {s.lane:<10} {where:<30} {s.doc.splitlines()[0]}")
+            return 0
+        if a.cmd == "plan":
+            host = [h for h in a.host.split(",") if h]
+            print(json.dumps(plan(scenarios, a.check, a.boots or None, host=host), indent=1))
+            return 0
+        if a.cmd == "run":
+            good = True
+            for n in a.boots:
+                if n not in scenarios:
+                    raise RegistryError(f"no scenario {n!r} (scenarios.py list)")
+                s = override(scenarios[n], a.set)
+                _, verdicts = run_one(s, a.kernel, a.results, a.out, a.quiet)
+                good &= not any(v.result == "fail" for v in verdicts)
+            return 0 if good else 1
+        if a.cmd == "check":
+            items = json.loads(Path(a.plan).read_text())
+            return 0 if run_items(scenarios, items, a.results) else 1
+    except RegistryError as e:
+        print(f"scenarios: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -482,9 +482,6 @@ class BootAndSummaryTest(unittest.TestCase):
                                        "circular", "locking", "dependency", "detected"])
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class ConsoleTapTest(unittest.TestCase):
     """boot.merge_console_tap: the Bochs lane has no results share, so its
@@ -511,3 +508,7 @@ class ConsoleTapTest(unittest.TestCase):
             boot.merge_console_tap(res)
             self.assertEqual((res / "tap.txt").read_text(),
                              "TAP version 13\nok 1 - a\nnot ok 2 - b # exit 1\n")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,9 +1,11 @@
 """Unit tests for guest/boots/selftests.sh, the guest's selftest runner, run
-on the host against stand-in selftests (shell scripts) in a scratch
-workbench: what it reports for a test that passes, skips, fails once, fails
-every time, or did not build.
+on the host against stand-in selftests (shell scripts) installed as the
+kernel tree's kselftest layout (its run_kselftest.sh and kselftest/runner.sh,
+from the base in build/linux: run "make base" first) in a scratch workbench:
+what it reports for a test that passes, skips, fails once, fails every time,
+times out, or did not build.
 
-    python3 -m unittest discover -s tests -v
+    python3 tests/test_selftests_runner.py -v
 """
 
 import os
@@ -25,15 +27,19 @@ FAKES = {
     "flaky": ('n=$(cat "$COUNT.flaky" 2>/dev/null || echo 0); echo $((n + 1)) > "$COUNT.flaky"\n'
               '[ "$n" -ge 1 ] && exit 0\n'
               'echo "==== Test Assertion Failure ===="; echo "  x86_64/flaky.c:147: __a == __b"; exit 254'),
+    "hangs": "sleep 30",
     "broken": ('n=$(cat "$COUNT.broken" 2>/dev/null || echo 0); echo $((n + 1)) > "$COUNT.broken"\n'
                'echo "==== Test Assertion Failure ===="; echo "  x86_64/broken.c:9: r == 0"; exit 254'),
 }
 
 
 class SelftestsRunnerTest(unittest.TestCase):
-    def setUp(self):
+    """The runner runs once (setUpClass); each test looks at one result."""
+
+    @classmethod
+    def setUpClass(cls):
+        self = cls
         self.dir = Path(tempfile.mkdtemp())
-        self.addCleanup(shutil.rmtree, self.dir)
         top = self.dir / "wb"
         (top / "guest/boots").mkdir(parents=True)
         (top / "config").mkdir()
@@ -42,33 +48,52 @@ class SelftestsRunnerTest(unittest.TestCase):
         lib = lib.replace('insmod "$MOD/irqbypass.ko"', ": insmod")
         lib = lib.replace('load_kvm() { insmod "$MOD/kvm.ko" && insmod "$MOD/kvm-$VENDOR.ko"; }',
                           "load_kvm() { :; }")
-        self.assertIn("load_kvm() { :; }", lib, "guest/lib.sh changed: update this test")
+        assert "load_kvm() { :; }" in lib, "guest/lib.sh changed: update this test"
         (top / "guest/lib.sh").write_text(lib)
         shutil.copy(TOP / "guest/boots/selftests.sh", top / "guest/boots/")
         (top / "config/selftests-check.txt").write_text(
-            "# comment\npasses\nskips\nflaky\nbroken\nmissing\n")
+            "# comment\npasses\nskips\nflaky\nbroken\nhangs\nmissing\n")
         st = top / "build/out/k/selftests"
-        st.mkdir(parents=True)
+        (st / "kselftest").mkdir(parents=True)
+        (st / "kvm").mkdir()
+        tree = TOP / "build/linux"
+        for f in ("run_kselftest.sh", "kselftest/runner.sh", "kselftest/prefix.pl"):
+            p = subprocess.run(["git", "-C", str(tree), "show", f"base:tools/testing/selftests/{f}"],
+                               capture_output=True, text=True)
+            assert p.returncode == 0, f"the kselftest runner from {tree} (make base): {p.stderr}"
+            (st / f).write_text(p.stdout)
+            (st / f).chmod(0o755)
+        (st / "kvm/settings").write_text("timeout=5\n")
         for name, body in FAKES.items():
-            (st / name).write_text("#!/bin/sh\n" + body + "\n")
-            (st / name).chmod(0o755)
+            (st / "kvm" / name).write_text("#!/bin/sh\n" + body + "\n")
+            (st / "kvm" / name).chmod(0o755)
+        (st / "kselftest-list.txt").write_text("".join(f"kvm:{n}\n" for n in FAKES))
         self.top, self.results = top, self.dir / "results"
         self.results.mkdir()
+        self.tap = self._run_runner()
 
-    def run_runner(self):
-        env = dict(os.environ, WB_TOP=str(self.top), WB_KERNEL="k",
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir)
+
+    @classmethod
+    def _run_runner(self):
+        env = dict(os.environ, WB_TOP=str(self.top), WB_KERNEL="k", WB_OUT=str(self.top / "build/out/k"),
                    WB_RESULTS=str(self.results), COUNT=str(self.dir / "count"))
         p = subprocess.run(["bash", str(self.top / "guest/boots/selftests.sh")], env=env,
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr)
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
         return {r.name: r for r in report.parse_tap((self.results / "tap.txt").read_text())}
+
+    def run_runner(self):
+        return self.tap
 
     def runs(self, name):
         return int((self.dir / f"count.{name}").read_text())
 
     def test_results(self):
         r = self.run_runner()
-        self.assertEqual(list(r), ["selftest " + n for n in ("passes", "skips", "flaky", "broken", "missing")])
+        self.assertEqual(list(r), ["selftest " + n for n in ("passes", "skips", "flaky", "broken", "hangs", "missing")])
         self.assertEqual((r["selftest passes"].status, r["selftest passes"].reason), ("ok", ""))
         self.assertEqual(r["selftest skips"].status, "skip")
         self.assertEqual((r["selftest missing"].status, r["selftest missing"].reason), ("skip", "did not build"))
@@ -88,10 +113,16 @@ class SelftestsRunnerTest(unittest.TestCase):
         self.assertIn("broken.c:9", r.reason)
         self.assertEqual(self.runs("broken"), 3)
 
+    def test_a_timeout_fails_and_is_not_retried(self):
+        r = self.run_runner()["selftest hangs"]
+        self.assertEqual(r.status, "not ok")
+        self.assertIn("TIMEOUT 5 seconds", r.reason)
+        self.assertFalse((self.results / "selftests/hangs.try1.log").exists())
+
     def test_judged_against_the_base(self):
         """A flaky pass is no regression; a test failing every time is."""
         r = self.run_runner()
-        expect = {"passes": "pass", "flaky": "pass", "broken": "pass", "skips": "skip", "missing": "skip"}
+        expect = {"passes": "pass", "flaky": "pass", "broken": "pass", "hangs": "pass", "skips": "skip", "missing": "skip"}
         verdicts = {n: report.judge_selftest(n, expect[n[len("selftest "):]], t) for n, t in r.items()}
         self.assertEqual(verdicts["selftest flaky"].result, "pass")
         self.assertIn("flaky", verdicts["selftest flaky"].note)

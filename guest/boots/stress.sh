@@ -22,6 +22,6 @@ kill -INT $churn; wait $churn; churn_rc=$?
 cat /tmp/churn.out
 check "$cycles offline/online cycles of CPUs 1-2 with VMs coming and going" test "$fail" = 0
 check "every VM created during the cycles ran (churn)" test "$churn_rc" = 0
-check "EFER.SVME set on every online CPU while a VM exists" all_svme 1
+check "EFER.SVME set on every online CPU while a VM exists" all_virt 1
 check "the held VM ran throughout the cycles" release_vm
-check "EFER.SVME clear on every CPU after the last VM closed" all_svme 0
+check "EFER.SVME clear on every CPU after the last VM closed" all_virt 0

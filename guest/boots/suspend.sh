@@ -13,6 +13,8 @@ cat > /tmp/bin/after.sh <<'EOS'
 PATH=/tmp/bin
 n=100
 say() { echo "wb: $*" > /dev/console; }
+# every online CPU has EFER.SVME $1 (the wb_virt test module, loaded by lib.sh)
+all_virt() { ! busybox grep -v " svme=$1" /sys/kernel/debug/wb_virt; }
 t() { # name cmd...: one TAP line on the console
 	name=$1; shift
 	n=$((n + 1))
@@ -23,18 +25,18 @@ kvmtest-static hold --cpu 0 --until-file /tmp/stop-hold > /tmp/hold.out 2>&1 &
 hold=$!
 sleep 2
 t "a VM is held open on CPU 0" grep -q ready /tmp/hold.out
-t "EFER.SVME set on every online CPU before suspend" kvmtest-static svme --expect 1
+t "EFER.SVME set on every online CPU before suspend" all_virt 1
 echo core > /sys/power/pm_test
 t "suspend/resume (pm_test=core) with a VM open" sh -c 'echo mem > /sys/power/state'
 echo none > /sys/power/pm_test
-t "EFER.SVME set on every online CPU after resume" kvmtest-static svme --expect 1
+t "EFER.SVME set on every online CPU after resume" all_virt 1
 t "a guest runs on CPU 1 after resume" kvmtest-static run --cpu 1
 t "a guest runs on CPU 0 after resume" kvmtest-static run --cpu 0
 touch /tmp/stop-hold
 wait $hold
 t "the held VM ran across suspend/resume" sh -c "exit $?"
 while read -r l; do say "$l"; done < /tmp/hold.out
-t "EFER.SVME clear on every CPU after the VM closed" kvmtest-static svme --expect 0
+t "EFER.SVME clear on every CPU after the VM closed" all_virt 0
 say "ok $((n + 1)) - guest script completed"
 sleep 1                        # let the console drain before the kernel's "Resetting"
 echo b > /proc/sysrq-trigger   # at once: a sync or shutdown would wait for the dead 9p

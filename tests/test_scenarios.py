@@ -1,0 +1,282 @@
+"""Unit tests for the scenario registry (scripts/scenarios.py), the judging
+of a run against its plan (scripts/report.py summary --plan), the KUnit
+parsing of a boot, and bench.py's statistics.
+
+    python3 tests/test_scenarios.py -v
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import unittest
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+sys.path.insert(0, str(TOP / "scripts"))
+import bench  # noqa: E402
+import boot  # noqa: E402
+import report  # noqa: E402
+import scenarios  # noqa: E402
+
+MINIMAL = {"doc": "d", "lane": "qemu-x86", "script": "main"}
+
+
+def parse(entries):
+    return scenarios.parse_registry(entries, TOP)
+
+
+class RegistryTest(unittest.TestCase):
+    def test_the_registry_loads(self):
+        reg = scenarios.load()
+        self.assertIn("headline", reg)
+        self.assertEqual(reg["headline"].maxcpus, 4)
+        self.assertEqual(reg["intel"].script, "vendor")
+        self.assertEqual(reg["main"].script, "main")      # defaults to the name
+
+    def test_every_make_check_scenario_has_a_group_and_a_script(self):
+        for s in scenarios.load().values():
+            self.assertTrue((TOP / "guest/boots" / f"{s.script}.sh").is_file(), s.name)
+            if s.check:
+                self.assertTrue(s.group, s.name)
+
+    def test_unknown_key_is_an_error(self):
+        with self.assertRaisesRegex(scenarios.RegistryError, r"\[x\]: unknown key cpus_online "):
+            parse({"x": dict(MINIMAL, cpus_online=2)})
+
+    def test_unknown_expectation_key_is_an_error(self):
+        with self.assertRaisesRegex(scenarios.RegistryError, r"\[x\]: unknown key base.xfails"):
+            parse({"x": dict(MINIMAL, base={"xfails": ["a"]})})
+
+    def test_wrong_types_are_errors(self):
+        with self.assertRaisesRegex(scenarios.RegistryError, r"cpus must be an integer"):
+            parse({"x": dict(MINIMAL, cpus="2")})
+        with self.assertRaisesRegex(scenarios.RegistryError, r"check must be an array of strings"):
+            parse({"x": dict(MINIMAL, check="base")})
+        with self.assertRaisesRegex(scenarios.RegistryError, r"timeout must be an integer"):
+            parse({"x": dict(MINIMAL, timeout=True)})
+
+    def test_unknown_lane_kernel_script_and_missing_group(self):
+        with self.assertRaisesRegex(scenarios.RegistryError, r"unknown lane 'qemu-mips'"):
+            parse({"x": dict(MINIMAL, lane="qemu-mips")})
+        with self.assertRaisesRegex(scenarios.RegistryError, r"unknown kernel 'next'"):
+            parse({"x": dict(MINIMAL, check=["next"], group="g")})
+        with self.assertRaisesRegex(scenarios.RegistryError, r"guest/boots/nope.sh does not exist"):
+            parse({"x": dict(MINIMAL, script="nope")})
+        with self.assertRaisesRegex(scenarios.RegistryError, r"needs a group"):
+            parse({"x": dict(MINIMAL, check=["base"])})
+        with self.assertRaisesRegex(scenarios.RegistryError, r"required"):
+            parse({"x": {"lane": "qemu-x86"}})
+
+    def test_every_problem_is_listed(self):
+        with self.assertRaises(scenarios.RegistryError) as e:
+            parse({"x": dict(MINIMAL, cpuz=1), "y": dict(MINIMAL, lane="nope")})
+        self.assertIn("[x]", str(e.exception))
+        self.assertIn("[y]", str(e.exception))
+
+    def test_what_each_kernel_must_show(self):
+        s = scenarios.load()["headline"]
+        base, series = s.meta("base"), s.meta("series")
+        self.assertEqual(base["expect_tests"]["onlining CPU 2 without SVM is refused"], "fail")
+        self.assertEqual(base["expect_tests"]["the running VM kept running"], "any")
+        self.assertRegex("kernel BUG at arch/x86/kvm/x86.c:511!", base["expect_splat"])
+        self.assertEqual(series["expect_tests"], {"guest script completed": "pass"})
+        self.assertIsNone(series["expect_splat"])
+        self.assertEqual(s.timeout_for("base"), 120)
+        self.assertEqual(s.timeout_for("series"), 300)
+        main = scenarios.load()["main"]
+        self.assertEqual(main.meta("series")["expect_tests"]["kunit kvm-x86-cr4-compat"], "pass")
+        self.assertNotIn("kunit kvm-x86-cr4-compat", main.meta("base")["expect_tests"])
+
+    def test_override(self):
+        s = scenarios.override(scenarios.load()["bench"], ["cpus=4", "maxcpus=4", "append=x y"])
+        self.assertEqual((s.cpus, s.maxcpus, s.append), (4, 4, "x y"))
+        with self.assertRaises(scenarios.RegistryError):
+            scenarios.override(s, ["cpuz=4"])
+
+    def test_plan_of_make_check(self):
+        reg = scenarios.load()
+        items = scenarios.plan(reg, check=True, host=["build-base"])
+        self.assertEqual(items[0], {"kernel": "checks", "boot": "build-base", "stage": "build-base"})
+        boots = {(i["kernel"], i["boot"]) for i in items[1:]}
+        self.assertIn(("base", "headline"), boots)
+        self.assertIn(("series", "selftests"), boots)
+        self.assertNotIn(("base", "selftests"), boots)      # series only
+        self.assertNotIn(("base", "bench"), boots)          # not in make check
+        for i in items[1:]:
+            self.assertEqual(i["group"], reg[i["boot"]].group)
+        with self.assertRaises(scenarios.RegistryError):
+            scenarios.plan(reg, boots=["nope"])
+
+
+class PlanJudgingTest(unittest.TestCase):
+    """A planned item without results fails make check, naming why."""
+
+    def setUp(self):
+        self.res = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.res)
+
+    def boot(self, kernel, name, console, tap, status=None, meta=None):
+        d = self.res / kernel / name
+        d.mkdir(parents=True)
+        (d / "console.log").write_text(console)
+        (d / "tap.txt").write_text(tap)
+        (d / "meta.json").write_text(json.dumps(meta or {"boot": name, "expect_tests":
+                                                         {"guest script completed": "pass"}}))
+        if status:
+            (d / "status.json").write_text(json.dumps(status))
+        return d
+
+    def good(self, kernel, name):
+        return self.boot(kernel, name, "wb: guest up\nwb: ok 1 - guest script completed\n",
+                         "TAP version 13\nok 1 - guest script completed\n",
+                         {"state": "done", "started": True, "how": "stopped"})
+
+    def test_a_complete_run_passes(self):
+        self.good("series", "a")
+        plan = [{"kernel": "series", "boot": "a", "stage": "boots"}]
+        text, verdicts = report.summary(self.res, plan=plan)
+        self.assertEqual(text.splitlines()[-1], "3 passed, 0 failed")
+
+    def test_a_missing_lane_fails(self):
+        """A whole lane that never ran (its boots have no results)."""
+        self.good("series", "a")
+        (self.res / "stages.tsv").write_text("boots\tfailed (exit 1)\n")
+        plan = [{"kernel": "series", "boot": "a", "stage": "boots"},
+                {"kernel": "series", "boot": "intel", "lane": "bochs", "stage": "boots"},
+                {"kernel": "base", "boot": "intel", "lane": "bochs", "stage": "boots"}]
+        text, verdicts = report.summary(self.res, plan=plan)
+        self.assertEqual(text.splitlines()[-1], "3 passed, 2 failed")
+        bad = [v for v in verdicts if v.result == "fail"]
+        self.assertEqual([v.test for v in bad], ["intel: ran", "intel: ran"])
+        self.assertIn("never ran: stage 'boots' failed (exit 1)", bad[0].note)
+
+    def test_a_stage_skipped_names_the_failed_stage(self):
+        (self.res / "stages.tsv").write_text("build-series\tfailed (exit 2)\nboots\tskipped: stage build-series failed\n")
+        plan = [{"kernel": "series", "boot": "a", "stage": "boots"}]
+        _, verdicts = report.summary(self.res, plan=plan)
+        self.assertEqual(verdicts[0].result, "fail")
+        self.assertIn("skipped: stage build-series failed", verdicts[0].note)
+
+    def test_a_boot_that_never_started_fails(self):
+        """The lane raised (bochs missing, the /tmp guard): status.json says why."""
+        self.boot("series", "a", "", "", {"state": "error", "lane": "bochs",
+                                          "why": "FileNotFoundError: bochs"})
+        _, verdicts = report.summary(self.res, plan=[{"kernel": "series", "boot": "a"}])
+        ran = [v for v in verdicts if v.test == "a: the guest ran"][0]
+        self.assertEqual(ran.result, "fail")
+        self.assertIn("could not run it: FileNotFoundError: bochs", ran.note)
+
+    def test_an_emulator_that_died_at_once_fails(self):
+        self.boot("series", "a", "", "", {"state": "done", "started": False,
+                                          "how": "the emulator exited (1): buffer overflow detected"})
+        _, verdicts = report.summary(self.res)
+        ran = [v for v in verdicts if v.test == "a: the guest ran"][0]
+        self.assertEqual(ran.result, "fail")
+        self.assertIn("never came up", ran.note)
+        self.assertIn("buffer overflow", ran.note)
+
+    def test_a_runner_that_died_mid_boot_fails(self):
+        self.boot("series", "a", "wb: guest up\n", "", {"state": "starting"})
+        _, verdicts = report.summary(self.res)
+        self.assertIn("runner stopped", [v for v in verdicts if v.test == "a: the guest ran"][0].note)
+
+    def test_the_cli_exits_1_for_a_missing_item(self):
+        self.good("series", "a")
+        plan = self.res / "plan.json"
+        plan.write_text(json.dumps([{"kernel": "series", "boot": "b", "stage": "boots"}]))
+        p = subprocess.run([sys.executable, str(TOP / "scripts/report.py"), "summary",
+                            str(self.res), "--plan", str(plan)], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(p.stdout.rstrip().endswith("3 passed, 1 failed"), p.stdout)
+
+
+class KunitTest(unittest.TestCase):
+    """scenarios.kunit: a suite cut short or missing is a failed test, not
+    an exception that stops the boots after it."""
+
+    def setUp(self):
+        self.d = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.d)
+        (self.d / "tap.txt").write_text("TAP version 13\nok 1 - a\n")
+
+    def last(self):
+        return report.parse_tap((self.d / "tap.txt").read_text())[-1]
+
+    def test_cut_short(self):
+        (self.d / "console.log").write_text(
+            "[    1.0] KTAP version 1\n[    1.0]     # Subtest: kvm-x86-cr4-compat\n"
+            "[    1.0]     ok 1 cr4_none_missing\n[    1.1] Kernel panic - not syncing\n")
+        note = scenarios.kunit(TOP / "build/nonexistent", "kvm-x86-cr4-compat", self.d)
+        self.assertIn("cut short", note)
+        r = self.last()
+        self.assertEqual((r.name, r.status), ("kunit kvm-x86-cr4-compat", "not ok"))
+
+    def test_missing(self):
+        (self.d / "console.log").write_text("wb: guest up\n")
+        scenarios.kunit(TOP / "build/nonexistent", "kvm-x86-cr4-compat", self.d)
+        self.assertEqual(self.last().status, "not ok")
+        self.assertIn("never started", self.last().reason)
+
+    @unittest.skipUnless((TOP / "build/linux/tools/testing/kunit/kunit.py").exists(),
+                         "needs the base tree (make base)")
+    def test_a_recorded_suite_passes(self):
+        (self.d / "console.log").write_text((DATA / "recorded-series-main-clean.log").read_text())
+        scenarios.kunit(TOP / "build/linux", "kvm-x86-cr4-compat", self.d)
+        r = self.last()
+        self.assertEqual(r.status, "ok", r.reason)
+        self.assertRegex(r.reason, r"Ran \d+ tests: passed: \d+")
+
+
+class RunOneTest(unittest.TestCase):
+    """scenarios.run_one with a lane that cannot start: the boot fails with
+    the lane's error, and the runner goes on."""
+
+    def test_lane_error_is_recorded(self):
+        res = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, res)
+        reg = scenarios.load()
+
+        def broken(spec):
+            raise FileNotFoundError("bochs: not installed")
+        saved = boot.LANES["bochs"]
+        boot.LANES["bochs"] = broken
+        try:
+            name, verdicts = scenarios.run_one(reg["intel"], "series", res, quiet=True)
+        finally:
+            boot.LANES["bochs"] = saved
+        st = json.loads((res / "series/intel/status.json").read_text())
+        self.assertEqual(st["state"], "error")
+        bad = {v.test: v.note for v in verdicts if v.result == "fail"}
+        self.assertIn("intel: the guest ran", bad)
+        self.assertIn("bochs: not installed", bad["intel: the guest ran"])
+        self.assertIn("guest script completed", bad)
+
+
+class BenchStatsTest(unittest.TestCase):
+    """bench.py: medians, quartiles, ratios and their per-round spread."""
+
+    def test_quartiles(self):
+        self.assertEqual(bench.quartiles([5.0]), (5.0, 5.0, 5.0))
+        self.assertEqual(bench.quartiles([1, 2, 3, 4, 5]), (2, 3, 4))
+
+    def test_ratio_and_per_round_spread(self):
+        rounds = {("base", 2, 0): {"m": [10, 10, 10]}, ("series", 2, 0): {"m": [11, 11, 11]},
+                  ("base", 2, 1): {"m": [10, 10, 10]}, ("series", 2, 1): {"m": [9, 9, 9]}}
+        data = bench.pool(rounds)
+        self.assertEqual(data[("base", 2)]["m"], [10] * 6)
+        v, lo, hi = bench.estimate(data, rounds, 2, bench.ratio_of("m"))
+        self.assertAlmostEqual(v, 1.0)        # median of 11,11,11,9,9,9 is 10
+        self.assertAlmostEqual(lo, 0.9)
+        self.assertAlmostEqual(hi, 1.1)
+
+    def test_not_measured(self):
+        self.assertIsNone(bench.estimate({}, {}, 2, bench.ratio_of("m")))
+        self.assertIsNone(bench.ratio_of("m")({"m": [0]}, {"m": [1]}))
+
+
+if __name__ == "__main__":
+    unittest.main()
