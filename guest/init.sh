@@ -1,7 +1,7 @@
 #!/bin/bash
 # PID 1 of a test guest.  QEMU lane (scripts/boot.py): the host's root file
 # system, read-only over 9p, and a writable 9p share for the results.
-# Bochs lane (scripts/bochs.py, wb.lane=bochs): an initramfs with busybox,
+# Bochs and arm64 lanes (wb.lane=bochs|arm64): an initramfs with busybox,
 # bash and the workbench under /wb; results only on the console.
 # Sets up a minimal userspace, runs the boot's script (wb.script= on the
 # kernel command line) and ends the boot.
@@ -22,7 +22,8 @@ for w in $(cat /proc/cmdline); do
 	wb.*=*) k=${w%%=*}; k=${k#wb.}; export "WB_${k^^}=${w#*=}" ;;
 	esac
 done
-[ "$WB_LANE" = bochs ] || mount -t 9p -o trans=virtio,version=9p2000.L results /tmp/results
+# only the qemu-x86 lane has a results share; the others report on the console
+[ -n "$WB_LANE" ] || mount -t 9p -o trans=virtio,version=9p2000.L results /tmp/results
 export WB_RESULTS=/tmp/results
 [ -n "$WB_SCRIPT" ] || echo "wb: no wb.script= in /proc/cmdline: $(cat /proc/cmdline)"
 echo "wb: guest up, kernel $(uname -r), $(nproc) CPUs online, running ${WB_SCRIPT#$WB_TOP/}"

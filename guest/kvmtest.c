@@ -1,8 +1,14 @@
 /*
  * kvmtest - small KVM exerciser, run inside the test guest (kvm-amd on
- * emulated SVM).  One binary, several subcommands; see usage() below.
+ * emulated SVM; on aarch64, KVM/arm64 in a QEMU guest with EL2).  One
+ * binary, several subcommands; see usage() below.
  *
  * Build: gcc -O2 -Wall -Wextra -Werror -pthread -o kvmtest kvmtest.c
+ *   aarch64: aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -pthread ...
+ *
+ * The architecture-specific parts (the guest program, vCPU setup, the exit
+ * checks, svme and lockdep-chain, which are x86-only) are under
+ * #ifdef __x86_64__ / __aarch64__; everything else is shared.
  *
  * Every failure is reported as "kvmtest: <what> failed: <reason>" on
  * stderr; the process exits 0 on success and 1 on any failure.
@@ -23,12 +29,22 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __aarch64__
+#include <stddef.h>		/* offsetof, for KVM_REG_ARM_CORE_REG() */
+#endif
 #include <linux/kvm.h>
+
+#if !defined(__x86_64__) && !defined(__aarch64__)
+#error "kvmtest supports x86_64 and aarch64 only"
+#endif
 
 #define GUEST_MEM_SIZE	0x10000		/* 64 KiB per memslot */
 #define GUEST_ENTRY	0x1000		/* guest code address (CS base 0) */
-#define GUEST_PORT	0x10		/* guest reports its result here */
 #define GUEST_RESULT	5050		/* 1 + 2 + ... + 100 */
+#define MAX_REPORTS	20	/* hold/churn: cap on printed failures */
+
+#ifdef __x86_64__
+#define GUEST_PORT	0x10		/* guest reports its result here */
 #define SLOT1_GPA	0x100000	/* lockdep-chain's temporary slot */
 
 #define MSR_IA32_APICBASE	0x1b
@@ -37,8 +53,16 @@
 #define APICBASE_DEFAULT	0xfee00000ULL
 
 #define NX_PARAM	"/sys/module/kvm/parameters/nx_huge_pages"
-#define MAX_REPORTS	20	/* hold/churn: cap on printed failures */
+#endif
 
+#ifdef __aarch64__
+/* No memslot there: a store to it is a KVM_EXIT_MMIO with the value. */
+#define GUEST_MMIO	0x10000000ULL
+#define ARM64_CORE_REG(x)	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | \
+				 KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(x))
+#endif
+
+#ifdef __x86_64__
 /*
  * 16-bit real-mode guest, copied to GUEST_ENTRY: sums 1..100 into AX,
  * writes AX (16-bit) to GUEST_PORT, then halts.
@@ -51,6 +75,31 @@ static const uint8_t guest_code[] = {
 	0xe7, GUEST_PORT,	/*     out  %ax, $GUEST_PORT          */
 	0xf4,			/*     hlt                            */
 };
+#endif
+
+#ifdef __aarch64__
+/*
+ * AArch64 guest at EL1, MMU off (the state KVM_ARM_VCPU_INIT leaves),
+ * copied to GUEST_ENTRY: sums 1..100 into x0, stores x0 (64-bit) to
+ * GUEST_MMIO (unmapped: KVM_EXIT_MMIO), then PSCI SYSTEM_OFF through HVC
+ * (KVM_EXIT_SYSTEM_EVENT, SHUTDOWN).  Checked with aarch64-linux-gnu-as.
+ */
+_Static_assert(PSCI_0_2_FN_SYSTEM_OFF == 0x84000008, "guest_code's SYSTEM_OFF id");
+static const uint32_t guest_code[] = {
+	0xd2800000,	/*     mov   x0, #0                        */
+	0xd2800c81,	/*     mov   x1, #100                      */
+	0x8b010000,	/* 1:  add   x0, x0, x1                    */
+	0xf1000421,	/*     subs  x1, x1, #1                    */
+	0x54ffffc1,	/*     b.ne  1b                            */
+	0xd2a20002,	/*     movz  x2, #0x1000, lsl #16 (GUEST_MMIO) */
+	0xf9000040,	/*     str   x0, [x2]                      */
+	0xd2800100,	/*     movz  x0, #0x0008                   */
+	0xf2b08000,	/*     movk  x0, #0x8400, lsl #16          */
+			/*     (x0 = PSCI_0_2_FN_SYSTEM_OFF)        */
+	0xd4000002,	/*     hvc   #0                            */
+	0x14000000,	/*     b     .                             */
+};
+#endif
 
 /* ---------- error reporting ---------- */
 
@@ -89,6 +138,9 @@ struct vm {
 	uint8_t *mem;		/* backing of memslot 0 */
 	struct kvm_run *run;	/* vCPU's shared run structure */
 	size_t run_size;
+#ifdef __aarch64__
+	struct kvm_vcpu_init init;	/* KVM_ARM_PREFERRED_TARGET + PSCI 0.2 */
+#endif
 };
 
 static int set_memslot(int vm_fd, uint32_t slot, uint64_t gpa,
@@ -123,12 +175,15 @@ static void vm_destroy(struct vm *v)
 /*
  * Open /dev/kvm, create a VM (optionally with an in-kernel irqchip),
  * memslot 0 holding the guest code, and vCPU 0 prepared for real mode at
- * 0:GUEST_ENTRY.  On failure returns -1; the caller must still call
+ * 0:GUEST_ENTRY (aarch64: the vCPU target chosen; guest_run() initializes
+ * the vCPU).  On failure returns -1; the caller must still call
  * vm_destroy().
  */
 static int vm_create(struct vm *v, int irqchip)
 {
+#ifdef __x86_64__
 	struct kvm_sregs sregs;
+#endif
 	char buf[64];
 	int r;
 
@@ -180,6 +235,7 @@ static int vm_create(struct vm *v, int irqchip)
 		return fail_errno("mmap kvm_run");
 	}
 
+#ifdef __x86_64__
 	/*
 	 * A new vCPU is at the reset vector (CS base 0xffff0000); make CS
 	 * flat at 0 so that CS:IP = 0:GUEST_ENTRY.  The other segments
@@ -191,6 +247,16 @@ static int vm_create(struct vm *v, int irqchip)
 	sregs.cs.selector = 0;
 	if (ioctl(v->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
 		return fail_errno("KVM_SET_SREGS");
+#endif
+#ifdef __aarch64__
+	/*
+	 * The host CPU's vCPU type; PSCI 0.2 so that the guest can end with
+	 * SYSTEM_OFF (PSCI 0.1 has no such call).
+	 */
+	if (ioctl(v->vm_fd, KVM_ARM_PREFERRED_TARGET, &v->init) < 0)
+		return fail_errno("KVM_ARM_PREFERRED_TARGET");
+	v->init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
+#endif
 	return 0;
 }
 
@@ -222,6 +288,18 @@ static void describe_exit(const struct kvm_run *run, char *buf, size_t len)
 		snprintf(buf, len, "internal error, suberror %u",
 			 run->internal.suberror);
 		break;
+#ifdef __aarch64__
+	case KVM_EXIT_MMIO:
+		snprintf(buf, len, "MMIO exit %s 0x%llx len %u",
+			 run->mmio.is_write ? "write to" : "read of",
+			 (unsigned long long)run->mmio.phys_addr,
+			 run->mmio.len);
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		snprintf(buf, len, "system event exit, type %u",
+			 run->system_event.type);
+		break;
+#endif
 	default:
 		snprintf(buf, len, "unexpected exit reason %u",
 			 run->exit_reason);
@@ -229,6 +307,7 @@ static void describe_exit(const struct kvm_run *run, char *buf, size_t len)
 	}
 }
 
+#ifdef __x86_64__
 /*
  * Run the guest program once from the start: expect an OUT of
  * GUEST_RESULT to GUEST_PORT, then a HLT exit (no in-kernel irqchip, so
@@ -272,6 +351,55 @@ static int guest_run(struct vm *v)
 	}
 	return 0;
 }
+#endif
+
+#ifdef __aarch64__
+/*
+ * Run the guest program once from the start: (re)initialize the vCPU
+ * (KVM_ARM_VCPU_INIT resets it, and makes it runnable again after the
+ * previous run's SYSTEM_OFF), set PC to GUEST_ENTRY, expect a 64-bit MMIO
+ * write of GUEST_RESULT to GUEST_MMIO, then a SYSTEM_OFF system event.
+ */
+static int guest_run(struct vm *v)
+{
+	struct kvm_run *run = v->run;
+	uint64_t pc = GUEST_ENTRY, val;
+	struct kvm_one_reg reg = {
+		.id = ARM64_CORE_REG(regs.pc),
+		.addr = (uintptr_t)&pc,
+	};
+	char buf[128];
+
+	if (ioctl(v->vcpu_fd, KVM_ARM_VCPU_INIT, &v->init) < 0)
+		return fail_errno("KVM_ARM_VCPU_INIT");
+	if (ioctl(v->vcpu_fd, KVM_SET_ONE_REG, &reg) < 0)
+		return fail_errno("KVM_SET_ONE_REG (pc)");
+
+	if (vcpu_run(v) < 0)
+		return fail_errno("KVM_RUN");
+	if (run->exit_reason != KVM_EXIT_MMIO || !run->mmio.is_write ||
+	    run->mmio.phys_addr != GUEST_MMIO || run->mmio.len != 8) {
+		describe_exit(run, buf, sizeof(buf));
+		return fail("guest MMIO exit check", buf);
+	}
+	memcpy(&val, run->mmio.data, sizeof(val));
+	if (val != GUEST_RESULT) {
+		snprintf(buf, sizeof(buf), "guest wrote %llu, expected %u",
+			 (unsigned long long)val, GUEST_RESULT);
+		return fail("guest result check", buf);
+	}
+
+	/* This KVM_RUN completes the MMIO write and continues to the HVC. */
+	if (vcpu_run(v) < 0)
+		return fail_errno("KVM_RUN (after MMIO)");
+	if (run->exit_reason != KVM_EXIT_SYSTEM_EVENT ||
+	    run->system_event.type != KVM_SYSTEM_EVENT_SHUTDOWN) {
+		describe_exit(run, buf, sizeof(buf));
+		return fail("guest SYSTEM_OFF exit check", buf);
+	}
+	return 0;
+}
+#endif
 
 /* Full cycle: create VM + vCPU, run the guest once, tear down. */
 static int vm_cycle(void)
@@ -489,10 +617,170 @@ static int cmd_vmtime(int count)
 	return 0;
 }
 
+/* ---------- failvm ---------- */
+
+/*
+ * Fault injection into VM creation, through the kernel's own framework
+ * (Documentation/fault-injection/fault-injection.rst): the guest script sets
+ * up failslab (or fail_function) in debugfs; this process marks itself as the
+ * task to fail around KVM_CREATE_VM and KVM_CREATE_VCPU only:
+ *   default      /proc/thread-self/make-it-fail is 1 around the two calls
+ *                (for a fault attribute with task-filter=Y), K times
+ *   --fail-nth   systematic: for N = 1, 2, ... /proc/thread-self/fail-nth
+ *                fails the Nth fault site the two calls reach, until a pass
+ *                reaches fewer than N sites (each site has failed once)
+ * The fds of those files are opened once, outside the window: opening a
+ * file allocates, and would use up the fault itself.  Every --check-every
+ * attempts and at the end a VM is created and its guest run with no fault
+ * injected: that must work.  Prints the calls' errors by errno.
+ */
+#define FAILVM_NERR	256
+
+struct failvm {
+	int ctl_fd;			/* make-it-fail or fail-nth */
+	long tries, created, injected, absorbed, checks;
+	long errs[2][FAILVM_NERR];	/* [KVM_CREATE_VM, KVM_CREATE_VCPU][errno] */
+};
+
+static int failvm_ctl(struct failvm *f, long val)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%ld", val);
+
+	if (pwrite(f->ctl_fd, buf, n, 0) != n)
+		return fail_errno("write /proc/thread-self fault control");
+	return 0;
+}
+
+static long failvm_left(struct failvm *f)
+{
+	char buf[24];
+	ssize_t n = pread(f->ctl_fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return fail_errno("read /proc/thread-self/fail-nth");
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+static void failvm_count(struct failvm *f, int step, int err)
+{
+	f->errs[step][err > 0 && err < FAILVM_NERR ? err : 0]++;
+}
+
+/*
+ * KVM_CREATE_VM and KVM_CREATE_VCPU with the fault control set to @val
+ * (make-it-fail 1, or fail-nth N), reset to 0 before anything else; with
+ * @left, what fail-nth had left (0: its fault was injected).  Returns 1 if
+ * both calls succeeded, 0 if one failed (counted by errno), -1 if the
+ * control file failed.
+ */
+static int failvm_once(struct failvm *f, int kvm_fd, long val, long *left)
+{
+	int vm_fd, vcpu_fd = -1, err_vm = 0, err_vcpu = 0;
+
+	if (failvm_ctl(f, val) < 0)
+		return -1;
+	vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm_fd < 0)
+		err_vm = errno;
+	else if ((vcpu_fd = ioctl(vm_fd, KVM_CREATE_VCPU, 0)) < 0)
+		err_vcpu = errno;
+	if (left && (*left = failvm_left(f)) < 0)
+		return -1;
+	if (failvm_ctl(f, 0) < 0)
+		return -1;
+	if (vcpu_fd >= 0)
+		close(vcpu_fd);
+	if (vm_fd >= 0)
+		close(vm_fd);
+	f->tries++;
+	if (err_vm)
+		failvm_count(f, 0, err_vm);
+	else if (err_vcpu)
+		failvm_count(f, 1, err_vcpu);
+	else
+		f->created++;
+	return !err_vm && !err_vcpu;
+}
+
+static void failvm_print_errs(const struct failvm *f)
+{
+	static const char *const step[2] = { "KVM_CREATE_VM", "KVM_CREATE_VCPU" };
+
+	for (int s = 0; s < 2; s++) {
+		const char *sep = ":";
+		long total = 0;
+
+		for (int e = 0; e < FAILVM_NERR; e++)
+			total += f->errs[s][e];
+		printf("kvmtest: failvm: %s failed %ld times", step[s], total);
+		for (int e = 0; e < FAILVM_NERR; e++) {
+			if (!f->errs[s][e])
+				continue;
+			printf("%s %s x%ld", sep,
+			       e ? strerror(e) : "errno out of range", f->errs[s][e]);
+			sep = ",";
+		}
+		printf("\n");
+	}
+}
+
+static int cmd_failvm(int count, int fail_nth, int check_every)
+{
+	static struct failvm f;
+	int kvm_fd, r, bad = 0;
+	long left = 0;
+
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd < 0)
+		return fail_errno("open /dev/kvm");
+	f.ctl_fd = open(fail_nth ? "/proc/thread-self/fail-nth" :
+			"/proc/thread-self/make-it-fail", O_RDWR | O_CLOEXEC);
+	if (f.ctl_fd < 0)
+		return fail_errno("open /proc/thread-self fault control");
+
+	for (long n = 1; fail_nth ? n <= 100000 : n <= count; n++) {
+		r = failvm_once(&f, kvm_fd, fail_nth ? n : 1, fail_nth ? &left : NULL);
+		if (r < 0)
+			return 1;
+		if (fail_nth) {
+			if (left > 0) {		/* fewer than n sites: all done */
+				f.tries--;
+				f.created--;
+				break;
+			}
+			f.injected++;
+			f.absorbed += r;
+		}
+		if (check_every && n % check_every == 0) {
+			f.checks++;
+			if (vm_cycle() < 0)
+				bad++;
+		}
+	}
+	f.checks++;
+	if (vm_cycle() < 0)
+		bad++;
+	close(f.ctl_fd);
+	close(kvm_fd);
+	if (fail_nth)
+		printf("kvmtest: failvm: fail-nth: %ld fault sites in KVM_CREATE_VM and KVM_CREATE_VCPU, "
+		       "each failed once: %ld made a call fail, %ld were absorbed\n",
+		       f.injected, f.injected - f.absorbed, f.absorbed);
+	else
+		printf("kvmtest: failvm: %ld attempts with make-it-fail, %ld created a VM and vCPU\n",
+		       f.tries, f.created);
+	failvm_print_errs(&f);
+	printf("kvmtest: failvm: %ld/%ld guest runs without faults ok\n", f.checks - bad, f.checks);
+	return bad > 0;
+}
+
 /* ---------- svme ---------- */
 
 static int parse_cpu_list(const char *s, int *cpus, int max);
 
+#ifdef __x86_64__
 /*
  * Read EFER (MSR 0xc0000080) of every online CPU through the msr driver and
  * check that SVME (bit 12) is @want on each; print what was seen.
@@ -653,8 +941,43 @@ out:
 	vm_destroy(&v);
 	return ret;
 }
+#endif /* __x86_64__: svme, lockdep-chain */
+
+#ifdef __aarch64__
+/*
+ * svme reads x86's EFER; lockdep-chain's lock edges come from x86 code
+ * (the APIC base MSR, kvm.nx_huge_pages).  Exit 2: not a failure of KVM.
+ */
+static int not_supported(const char *cmd)
+{
+	fprintf(stderr, "kvmtest: %s: not supported on this architecture (aarch64)\n",
+		cmd);
+	return 2;
+}
+
+static int cmd_svme(int want)
+{
+	(void)want;
+	return not_supported("svme");
+}
+
+static int cmd_lockdep_chain(void)
+{
+	return not_supported("lockdep-chain");
+}
+#endif
 
 /* ---------- command line ---------- */
+
+#ifdef __x86_64__
+#define USAGE_GUEST	"                             tiny real-mode guest (OUT then HLT), destroy it\n"
+#define USAGE_X86_ONLY	""
+#endif
+#ifdef __aarch64__
+#define USAGE_GUEST	"                             tiny EL1 guest (MMIO write, then PSCI SYSTEM_OFF),\n" \
+			"                             destroy it\n"
+#define USAGE_X86_ONLY	"                             (x86 only: exits 2 on this architecture)\n"
+#endif
 
 static void usage(FILE *f)
 {
@@ -663,7 +986,7 @@ static void usage(FILE *f)
 "\n"
 "commands:\n"
 "  run [--count K]            K times (default 1): create a VM and vCPU, run a\n"
-"                             tiny real-mode guest (OUT then HLT), destroy it\n"
+USAGE_GUEST
 "  hold --until-file PATH [--max-seconds S]\n"
 "                             keep one VM; re-run the guest every 100 ms until\n"
 "                             PATH exists, S seconds pass (default 600) or\n"
@@ -676,10 +999,18 @@ static void usage(FILE *f)
 "                             SIGTERM/SIGINT end it early\n"
 "  vmtime [--count K]         K times (default 1): create a VM (no vCPU) and\n"
 "                             destroy it; prints each step's time in us\n"
+"  failvm [--count K] [--check-every M] | failvm --fail-nth [--check-every M]\n"
+"                             KVM_CREATE_VM and KVM_CREATE_VCPU K times (default\n"
+"                             1) with /proc/thread-self/make-it-fail set (the\n"
+"                             script sets up failslab/fail_function), or with\n"
+"                             fail-nth = 1, 2, ... until every fault site failed\n"
+"                             once; a guest runs every M attempts and at the end\n"
 "  svme [--expect 0|1]       check EFER.SVME of every online CPU (default 1)\n"
+USAGE_X86_ONLY
 "  lockdep-chain              walk the kvm_lock/slots_lock/srcu/cpu_hotplug_lock\n"
 "                             edges once (irqchip, memslot add+delete, APIC base\n"
 "                             write, nx_huge_pages toggle)\n"
+USAGE_X86_ONLY
 "\n"
 "common options:\n"
 "  --cpu N                    pin the process to CPU N before creating VMs\n"
@@ -742,7 +1073,7 @@ static int parse_cpu_list(const char *s, int *cpus, int max)
 }
 
 enum { O_CPU = 1, O_COUNT, O_UNTIL, O_MAXSEC, O_THREADS, O_SECONDS,
-       O_CPUS, O_HELP, O_EXPECT };
+       O_CPUS, O_HELP, O_EXPECT, O_FAILNTH, O_CHECKEVERY };
 #define BIT(o) (1u << (o))
 
 static const struct command {
@@ -754,6 +1085,7 @@ static const struct command {
 	{ "churn",         BIT(O_THREADS) | BIT(O_SECONDS) | BIT(O_CPUS) },
 	{ "lockdep-chain", 0 },
 	{ "svme",          BIT(O_EXPECT) },
+	{ "failvm",        BIT(O_COUNT) | BIT(O_FAILNTH) | BIT(O_CHECKEVERY) },
 	{ "vmtime",        BIT(O_COUNT) },
 };
 
@@ -769,6 +1101,8 @@ int main(int argc, char **argv)
 		{ "cpus",        required_argument, NULL, O_CPUS },
 		{ "help",        no_argument,       NULL, O_HELP },
 		{ "expect",      required_argument, NULL, O_EXPECT },
+		{ "fail-nth",    no_argument,       NULL, O_FAILNTH },
+		{ "check-every", required_argument, NULL, O_CHECKEVERY },
 		{ NULL, 0, NULL, 0 },
 	};
 	static int cpus[CPU_SETSIZE];
@@ -776,6 +1110,7 @@ int main(int argc, char **argv)
 	const char *until_file = NULL;
 	int cpu = -1, count = 1, max_seconds = 600, nthreads = 0;
 	int seconds = 0, ncpus = 0, expect = 1, o;
+	int fail_nth = 0, check_every = 0;
 	unsigned int seen = 0;
 
 	if (argc < 2)
@@ -822,6 +1157,12 @@ int main(int argc, char **argv)
 		case O_EXPECT:
 			expect = parse_int("--expect", optarg, 0, 1);
 			break;
+		case O_FAILNTH:
+			fail_nth = 1;
+			break;
+		case O_CHECKEVERY:
+			check_every = parse_int("--check-every", optarg, 0, INT_MAX);
+			break;
 		default:	/* getopt already printed the reason */
 			bad_usage("command line", "bad option");
 		}
@@ -856,5 +1197,7 @@ int main(int argc, char **argv)
 		return cmd_svme(expect);
 	if (!strcmp(cmd->name, "vmtime"))
 		return cmd_vmtime(count);
+	if (!strcmp(cmd->name, "failvm"))
+		return cmd_failvm(count, fail_nth, check_every);
 	return cmd_lockdep_chain();
 }

@@ -49,6 +49,11 @@ VENDOR=${WB_VENDOR:-amd}
 load_kvm() { insmod "$MOD/kvm.ko" && insmod "$MOD/kvm-$VENDOR.ko"; }
 unload_kvm() { rmmod "kvm_$VENDOR" && rmmod kvm; }
 kvm_loaded() { grep -q "^kvm_$VENDOR " /proc/modules; }
+if [ "$WB_LANE" = arm64 ]; then		# KVM is built in on arm64
+	load_kvm() { test -c /dev/kvm; }
+	unload_kvm() { false; }
+	kvm_loaded() { test -c /dev/kvm; }
+fi
 
 # Whether hardware virtualization is on, per CPU, read on the CPU by the
 # wb_virt test module (guest/virt/): CR4.VMXE on Intel, EFER.SVME on AMD.
@@ -60,6 +65,7 @@ virt_on() { grep -q "^cpu$1 .*$VIRTBIT=1" /sys/kernel/debug/wb_virt; }
 # all_virt 0|1: every online CPU has virtualization off (0) or on (1)
 all_virt() {
 	local bad
+	[ -e /sys/kernel/debug/wb_virt ] || { echo "no wb_virt module on this lane"; return 1; }
 	bad=$(grep -v " $VIRTBIT=$1" /sys/kernel/debug/wb_virt)
 	[ -z "$bad" ] || { echo "$VIRTNAME expected $1 on every online CPU, got: $bad"; return 1; }
 }

@@ -46,6 +46,8 @@ QEMU_X86_CPU = "qemu64,svm=on,npt=on,la57=on"   # the feat=on form, see README
 QEMU_X86_CPU_TYPE = "qemu64-x86_64-cpu"
 BOCHS_MODEL = "corei7_haswell_4770"             # corei7_skylake_x: fpu WARNING at boot
 CONSOLE_ARGS = "panic=-1 nokaslr loglevel=7 printk.time=1"
+FATAL_RE = re.compile(r"kernel BUG at|Internal error: Oops|BUG: kernel NULL pointer|"
+                      r"general protection fault")
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,10 @@ def follow(spec, proc, on_line=None, stop=None):
                         end_at, why = time.time() + 2, "a kernel panic"
                     elif spec.stop_after and re.search(spec.stop_after, line):
                         end_at, why = time.time() + 15, "15 s after the expected splat"
+                    elif FATAL_RE.search(line):
+                        # the task died, and what waits for it may never
+                        # end: the judge fails the boot on the splat anyway
+                        end_at, why = time.time() + 60, "60 s after a kernel BUG or Oops"
             if end_at and time.time() > end_at:
                 how = f"stopped: {why}"
             elif proc.poll() is not None:
@@ -433,4 +439,96 @@ def bochs(spec):
     return finish(spec, proc, outcome, kill)
 
 
-LANES = {"qemu-x86": qemu_x86, "bochs": bochs}
+# ------------------------------------------------------------ qemu-arm64 --
+
+# The arm64 guest's userspace, from Debian's arm64 archive: busybox (every
+# applet), bash (the guest scripts are bash) and its libraries, coreutils
+# for the timeout the kselftest runner needs (busybox's lacks --foreground).
+ARM64_DEBS = ["busybox-static", "bash", "libtinfo6", "libc6", "libgcc-s1", "coreutils"]
+ARM64_CROSS_LIBS = Path("/usr/aarch64-linux-gnu/lib")     # libc6-arm64-cross
+
+
+def arm64_debs(stage):
+    """Unpack the arm64 .debs into stage (made afresh): downloaded once with
+    apt-get download into build/arm64-debs, never installed (deps.sh adds
+    the arm64 architecture to apt for that)."""
+    cache = TOP / "build/arm64-debs"
+    cache.mkdir(parents=True, exist_ok=True)
+    for pkg in ARM64_DEBS:
+        if not list(cache.glob(f"{pkg}_*_arm64.deb")):
+            subprocess.run(["apt-get", "download", "-q", f"{pkg}:arm64"], cwd=cache, check=True,
+                           capture_output=True)
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    for pkg in ARM64_DEBS:
+        deb = sorted(cache.glob(f"{pkg}_*_arm64.deb"))[-1]
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(stage)], check=True)
+    return stage
+
+
+def elf_needed(binary):
+    """DT_NEEDED of an ELF file of any architecture."""
+    out = subprocess.run(["readelf", "-d", str(binary)], capture_output=True, text=True).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+def arm64_initramfs(spec, work):
+    """Busybox, bash and timeout for arm64 with Debian's libc, the static
+    aarch64 kvmtest and the guest tree (KVM is built in: no modules)."""
+    stage = arm64_debs(work / "debs")
+    root = work / "root"
+    shutil.rmtree(root, ignore_errors=True)
+    for d in ("bin", "dev", "proc", "sys", "tmp", "run", "root", "etc"):
+        (root / d).mkdir(parents=True)
+    for b in ("bin/busybox", "bin/bash", "usr/bin/timeout"):
+        shutil.copy2(stage / b, root / "bin" / Path(b).name)
+    # the arm64 busybox cannot run here to list its applets; the host's
+    # busybox-static is the same Debian source and configuration
+    for a in subprocess.run(["busybox", "--list"], capture_output=True, text=True,
+                            check=True).stdout.split():
+        if not (root / "bin" / a).exists():
+            (root / "bin" / a).symlink_to("busybox")
+    (root / "sbin").symlink_to("bin")
+    (root / "usr").mkdir()
+    for d in ("bin", "sbin"):
+        (root / "usr" / d).symlink_to("../bin")
+    # glibc as Debian lays it out: /lib/aarch64-linux-gnu, /lib/ld-linux-aarch64.so.1
+    shutil.copytree(stage / "lib", root / "lib", symlinks=True)
+    copy_into(TOP / "guest/kvmtest-arm64", root, "/wb/guest/kvmtest")
+    selftests = Path(spec.script).stem == "selftests"
+    guest_tree(root, spec.out, selftests)
+    libdir = root / "lib/aarch64-linux-gnu"
+    if selftests:
+        for f in (root / "wb/out/selftests/kvm").iterdir():
+            for lib in elf_needed(f):
+                if not (libdir / lib).exists():
+                    shutil.copy2(ARM64_CROSS_LIBS / lib, libdir / lib)
+    return cpio_gz(root, work / "initrd.gz")
+
+
+def qemu_arm64(spec):
+    image = spec.out / "Image"
+    require(image, hint="run 'scripts/build.sh KERNEL --arch arm64'")
+    require(TOP / "guest/kvmtest-arm64", hint="run 'make guest'")
+    work = TOP / "build/arm64" / f"{spec.kernel}-{spec.name}"
+    work.mkdir(parents=True, exist_ok=True)
+    initrd = arm64_initramfs(spec, work)
+    # no nokaslr: unknown without RANDOMIZE_BASE, which the test config lacks
+    append = " ".join([
+        "console=ttyAMA0 earlycon panic=-1 loglevel=7 printk.time=1",
+        f"wb.script=/wb/{spec.script} wb.kernel={spec.kernel} wb.top=/wb wb.out=/wb/out",
+        "wb.lane=arm64", spec.append]).strip()
+    cmd = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max",
+           "-smp", str(spec.cpus), "-accel", "tcg,thread=single", "-m", spec.memory,
+           "-nodefaults", "-display", "none", "-no-reboot",
+           "-chardev", f"file,id=con,path={spec.res / 'console.log'}", "-serial", "chardev:con",
+           "-kernel", str(image), "-initrd", str(initrd), "-append", append]
+    (spec.res / "emulator-cmdline").write_text(" ".join(cmd) + "\n")
+    (spec.res / "console.log").write_text("")
+    with open(spec.res / "emulator.log", "w") as elog:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=elog, stderr=subprocess.STDOUT)
+    outcome = follow(spec, proc)
+    return finish(spec, proc, outcome, proc.kill)
+
+
+LANES = {"qemu-x86": qemu_x86, "bochs": bochs, "qemu-arm64": qemu_arm64}

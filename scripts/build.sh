@@ -5,7 +5,8 @@
 # The tree built is the base (tag "base") or the series (branch "series" in
 # build/linux) plus the test-only patches (config/test-only/*.patch, and
 # config/test-only/<kind>/*.patch for one kernel only), checked out into its
-# own worktree, build/kernel-<kind>[-arm64], and built in place with ccache
+# own worktree, build/kernel-<kind>[-arm64] (build/kernel-<NAME> with
+# --out), and built in place with ccache
 # (scripts/kbuild.sh).  Both kinds have the same layout, so ccache shares
 # every object the series does not change.  Config: tinyconfig plus
 # config/kvm-test.config (x86_64) or config/arm64-test.config, and
@@ -34,7 +35,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/kbuild.sh"
 repo=$top/build/linux
 suffix=$([ "$target" = arm64 ] && echo -arm64 || true)
-wt=$top/build/kernel-$kind$suffix
+# another config (--out) gets a worktree of its own: switching one tree
+# between configs would rebuild everything each time
+wt=$top/build/kernel-${outname:-$kind$suffix}
 out=$top/build/out/${outname:-$kind$suffix}
 case $target in
 x86_64) fragment=$top/config/kvm-test.config ;;
@@ -103,8 +106,14 @@ if [ $selftests = 1 ]; then
 	# build what builds (steal_time does not on 6.1, base and series), which
 	# is why the selftests' own "install" (all or nothing) is not used; its
 	# list of tests ("make emit_tests") and runner are.
+	# 6.1.192's aarch64/vgic_init.c includes <linux/bitfield.h>, which 6.1's
+	# tools/include lacks (a stable backport without its header): give it
+	# the kernel's own from an extra include directory
+	shim=$top/build/selftests-shim
+	mkdir -p "$shim/linux"; cp "$wt/include/linux/bitfield.h" "$shim/linux/"
 	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -C "$sd/kvm" -k -j"$kb_jobs" \
 		ARCH="$arch" ${cross:+CROSS_COMPILE=$cross} CC="ccache ${cross}gcc" \
+		$([ "$target" = arm64 ] && echo "EXTRA_CFLAGS=-I$shim") \
 		>"$out/selftests-build.log" 2>&1 || true
 	st=$out/selftests
 	rm -rf "$st"; mkdir -p "$st/kselftest" "$st/kvm"

@@ -9,7 +9,8 @@
 #   cross      arch/<arch>/kvm/ (with virt/kvm/) builds on the other KVM
 #              architectures as it does on the base, with no new warnings; one
 #              result per target (config/cross/<target>.config); a target
-#              whose base does not build fails (it would check nothing)
+#              whose base does not build fails (it would check nothing);
+#              x86-hyperv: x86_64 with CONFIG_HYPERV, arch/x86/hyperv/ too
 #   changelog  codespell over each patch's message and added lines;
 #              kernel-doc over the .c/.h files the series touches, no new warnings
 #
@@ -29,7 +30,7 @@ base_ref=${BASE_REF:-base}
 series_ref=${SERIES_REF:-series}
 all_gates="bisect sparse w1 cross changelog"
 gates=${GATES:-$all_gates}
-cross_targets=${CROSS:-arm64 riscv s390 powerpc powerpc-e500mc mips}
+cross_targets=${CROSS:-arm64 riscv s390 powerpc powerpc-e500mc mips x86-hyperv}
 g() { git -C "$repo" "$@"; }
 
 for x in $gates; do
@@ -147,27 +148,31 @@ gate_w1() {
 
 # ---- cross: one worktree per target, switched between base and series
 gate_cross() { # target
-	local t=$1 arch cc wt side c log rc s
+	local t=$1 arch cc wt side c log rc s dirs
 	read -r arch cc < <(kb_arch "$t") || { echo "cross: unknown target '$t'"; return 1; }
+	[ "$cc" = - ] && cc=
 	[ -f "$top/config/cross/$t.config" ] || { echo "cross: no config/cross/$t.config"; return 1; }
 	command -v "${cc}gcc" >/dev/null || { echo "cross: $t: ${cc}gcc is not installed"; return 1; }
 	wt=$gd/$t
 	xmk() { kmake "$wt" "$t" "$@"; }
+	# what to build: arch/<arch>/kvm/, or the fragment's "# gates-dirs:" line
+	dirs=$(sed -n 's/^# gates-dirs: *//p' "$top/config/cross/$t.config")
+	[ -n "$dirs" ] || dirs="arch/$arch/kvm/"
 	for side in base series; do
 		c=$([ $side = base ] && echo "$base" || echo "$tip")
 		log=$logs/cross-$t-$side.log
 		rc=0 s=$(date +%s)
 		{ checkout "$wt" "$c" && kconfig "$wt" "$t" "$top/config/cross/$t.config" &&
-			xmk prepare && xmk "arch/$arch/kvm/"; } > "$log" 2>&1 || rc=1
+			xmk prepare && xmk $dirs; } > "$log" 2>&1 || rc=1
 		echo "cross: $t: $side ($arch, ${cc}gcc): $([ $rc = 0 ] && echo built || echo FAILED) in $(($(date +%s) - s))s"
 		warnings "$log" > "${log%.log}.w"
 		if [ $rc != 0 ] && [ $side = base ]; then
-			echo "cross: $t: the base does not build arch/$arch/kvm/ (${log#"$top"/}), so this"
+			echo "cross: $t: the base does not build $dirs (${log#"$top"/}), so this"
 			echo "cross: $t: target checks nothing: fix config/cross/$t.config or leave $t out of CROSS"
 			errors "$log" | sed "s/^/cross: $t:     /"
 			return 1
 		elif [ $rc != 0 ]; then
-			echo "cross: $t: the series does not build arch/$arch/kvm/, the base does (${log#"$top"/}):"
+			echo "cross: $t: the series does not build $dirs, the base does (${log#"$top"/}):"
 			errors "$log" | sed "s/^/cross: $t:     /"
 			return 1
 		fi

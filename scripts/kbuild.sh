@@ -24,7 +24,7 @@ kb_jobs=${JOBS:-$(($(nproc) + 1))}
 
 kb_arch() {
 	case $1 in
-	x86_64) echo x86_64 - ;;
+	x86_64|x86-*) echo x86_64 - ;;
 	arm64) echo arm64 aarch64-linux-gnu- ;;
 	riscv) echo riscv riscv64-linux-gnu- ;;
 	s390) echo s390 s390x-linux-gnu- ;;

@@ -305,6 +305,35 @@ def judge_ran(boot, bootdir):
     return Verdict(name, "pass", st.get("how", ""))
 
 
+# scripts/decode_stacktrace.sh prints a frame as "func (file:line ...) [module]",
+# the innermost of inlined locations first; the faulting frame on the
+# "RIP: 0010:" (x86) or "pc :" (arm64) line
+DECODED_PC_RE = re.compile(r"^(?:RIP: [0-9a-f]+:|pc : )([\w.]+) \((\S+:\d+)")
+DECODED_FRAME_RE = re.compile(r"^\s*([\w.]+) \((\S+:\d+)")
+
+
+def first_frame(path):
+    """"func (file:line)" of the faulting frame and of the first frame of the
+    call trace in decode_stacktrace.sh's output, or None."""
+    try:
+        lines = read_text(path).splitlines()
+    except OSError:
+        return None
+    where, in_trace = [], False
+    for line in lines:
+        m = DECODED_PC_RE.match(line)
+        if m and not where:
+            where.append(f"{m.group(1)} ({m.group(2)})")
+        if re.match(r"\s*Call [Tt]race:", line):
+            in_trace = True
+            continue
+        m = DECODED_FRAME_RE.match(line)
+        if in_trace and m:
+            where.append(f"called from {m.group(1)} ({m.group(2)})")
+            break
+    return ", ".join(where) or None
+
+
 def read_text(path):
     return Path(path).read_text(encoding="utf-8", errors="replace")
 
@@ -344,8 +373,11 @@ def judge_boot(bootdir, top=TOP):
     if meta.get("console") is False:
         pass                    # a host-side check, no kernel console
     elif console.exists():
-        verdicts.append(judge_splats(boot, scan_console(read_text(console)),
-                                     meta.get("expect_splat")))
+        v = judge_splats(boot, scan_console(read_text(console)), meta.get("expect_splat"))
+        where = first_frame(bootdir / "splats-decoded.txt")
+        if where and v.note:
+            v.note += f" [decoded: {where}]"
+        verdicts.append(v)
     else:
         verdicts.append(Verdict(f"{boot}: console.log", "fail", "missing"))
     return boot, verdicts

@@ -26,6 +26,7 @@ Lanes are functions of scripts/boot.py, called in-process.
 import argparse
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
@@ -275,6 +276,32 @@ def kunit(kernel_tree, suite, bootdir):
     return f"kunit {suite}: {note}"
 
 
+# ---------------------------------------------------------------- decode --
+
+def decode_splats(res, out, tree, lane):
+    """Run the kernel tree's scripts/decode_stacktrace.sh over every splat on
+    the console, with the kernel's vmlinux and modules (built with line
+    information), into splats-decoded.txt: the judge then names the file
+    and line of each splat's first frame."""
+    console = res / "console.log"
+    script, vmlinux = tree / "scripts/decode_stacktrace.sh", out / "vmlinux"
+    if not (console.exists() and script.exists() and vmlinux.exists()):
+        return
+    splats = report.scan_console(console.read_text(errors="replace"))
+    if not splats:
+        return
+    env = dict(os.environ)
+    if lane == "qemu-arm64":
+        env["CROSS_COMPILE"] = "aarch64-linux-gnu-"
+    text = "\n\n".join(s.text for s in splats) + "\n"
+    try:
+        p = subprocess.run(["bash", str(script), str(vmlinux), str(tree), str(out)], input=text,
+                           capture_output=True, text=True, timeout=300, env=env)
+        (res / "splats-decoded.txt").write_text(p.stdout + p.stderr)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        (res / "splats-decoded.txt").write_text(f"decode_stacktrace.sh failed: {e}\n")
+
+
 # ----------------------------------------------------------------- runner --
 
 def run_one(s, kernel, results=TOP / "build/results", out=None, quiet=False):
@@ -302,6 +329,7 @@ def run_one(s, kernel, results=TOP / "build/results", out=None, quiet=False):
         status.update(state="error", why=f"{type(e).__name__}: {e}",
                       seconds=round(time.time() - t0, 1))
     (res / "status.json").write_text(json.dumps(status) + "\n")
+    decode_splats(res, out, boot.kernel_tree(s.lane, kernel), s.lane)
     name, verdicts = report.judge_boot(res)
     bad = [v for v in verdicts if v.result == "fail"]
     print(f"scenarios: {kernel}/{s.name}: {len(verdicts) - len(bad)} passed, {len(bad)} failed"

@@ -510,5 +510,28 @@ class ConsoleTapTest(unittest.TestCase):
                              "TAP version 13\nok 1 - a\nnot ok 2 - b # exit 1\n")
 
 
+class DecodedFrameTest(unittest.TestCase):
+    """report.first_frame: where scripts/decode_stacktrace.sh says a splat
+    happened (recorded from the base kernel's headline crash)."""
+
+    def test_recorded_base_headline(self):
+        where = report.first_frame(DATA / "recorded-decoded-base-headline.txt")
+        self.assertEqual(where, "kvm_spurious_fault (./include/linux/hash.h:68), called from "
+                                "svm_prepare_switch_to_guest (arch/x86/kvm/svm/svm.c:1475)")
+
+    def test_arm64_pc_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "decoded.txt"
+            p.write_text("pc : kvm_vgic_init_cpu_hardware (arch/arm64/kvm/vgic/vgic-init.c:548)\n"
+                         "Call trace:\n"
+                         " kvm_vgic_init_cpu_hardware (arch/arm64/kvm/vgic/vgic-init.c:548)\n")
+            self.assertEqual(report.first_frame(p),
+                             "kvm_vgic_init_cpu_hardware (arch/arm64/kvm/vgic/vgic-init.c:548), "
+                             "called from kvm_vgic_init_cpu_hardware (arch/arm64/kvm/vgic/vgic-init.c:548)")
+
+    def test_nothing_decoded(self):
+        self.assertIsNone(report.first_frame(DATA / "no-such-file"))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -28,6 +28,7 @@ FAKES = {
               '[ "$n" -ge 1 ] && exit 0\n'
               'echo "==== Test Assertion Failure ===="; echo "  x86_64/flaky.c:147: __a == __b"; exit 254'),
     "hangs": "sleep 30",
+    "args": '[ "$*" = "-b 64M" ] || { echo "FAIL: arguments \'$*\'"; exit 1; }',
     "broken": ('n=$(cat "$COUNT.broken" 2>/dev/null || echo 0); echo $((n + 1)) > "$COUNT.broken"\n'
                'echo "==== Test Assertion Failure ===="; echo "  x86_64/broken.c:9: r == 0"; exit 254'),
 }
@@ -52,7 +53,7 @@ class SelftestsRunnerTest(unittest.TestCase):
         (top / "guest/lib.sh").write_text(lib)
         shutil.copy(TOP / "guest/boots/selftests.sh", top / "guest/boots/")
         (top / "config/selftests-check.txt").write_text(
-            "# comment\npasses\nskips\nflaky\nbroken\nhangs\nmissing\n")
+            "# comment\npasses\nskips\nflaky\nbroken\nhangs\nargs -b 64M  # arguments\nmissing\n")
         st = top / "build/out/k/selftests"
         (st / "kselftest").mkdir(parents=True)
         (st / "kvm").mkdir()
@@ -93,7 +94,7 @@ class SelftestsRunnerTest(unittest.TestCase):
 
     def test_results(self):
         r = self.run_runner()
-        self.assertEqual(list(r), ["selftest " + n for n in ("passes", "skips", "flaky", "broken", "hangs", "missing")])
+        self.assertEqual(list(r), ["selftest " + n for n in ("passes", "skips", "flaky", "broken", "hangs", "args", "missing")])
         self.assertEqual((r["selftest passes"].status, r["selftest passes"].reason), ("ok", ""))
         self.assertEqual(r["selftest skips"].status, "skip")
         self.assertEqual((r["selftest missing"].status, r["selftest missing"].reason), ("skip", "did not build"))
@@ -113,6 +114,10 @@ class SelftestsRunnerTest(unittest.TestCase):
         self.assertIn("broken.c:9", r.reason)
         self.assertEqual(self.runs("broken"), 3)
 
+    def test_arguments_from_the_list_reach_the_test(self):
+        r = self.run_runner()["selftest args"]
+        self.assertEqual(r.status, "ok", r.reason)
+
     def test_a_timeout_fails_and_is_not_retried(self):
         r = self.run_runner()["selftest hangs"]
         self.assertEqual(r.status, "not ok")
@@ -122,7 +127,7 @@ class SelftestsRunnerTest(unittest.TestCase):
     def test_judged_against_the_base(self):
         """A flaky pass is no regression; a test failing every time is."""
         r = self.run_runner()
-        expect = {"passes": "pass", "flaky": "pass", "broken": "pass", "hangs": "pass", "skips": "skip", "missing": "skip"}
+        expect = {"passes": "pass", "flaky": "pass", "broken": "pass", "hangs": "pass", "args": "pass", "skips": "skip", "missing": "skip"}
         verdicts = {n: report.judge_selftest(n, expect[n[len("selftest "):]], t) for n, t in r.items()}
         self.assertEqual(verdicts["selftest flaky"].result, "pass")
         self.assertIn("flaky", verdicts["selftest flaky"].note)

@@ -1,5 +1,6 @@
 # The KVM selftests built from this kernel's tree, run by the tree's own
-# kselftest runner (run_kselftest.sh: the timeout of kvm/settings, KSFT_SKIP),
+# kselftest runner (run_kselftest.sh: the timeout of kvm/settings, KSFT_SKIP,
+# arguments from KSELFTEST_<NAME>_ARGS),
 # one test at a time so that a failure can be retried.  wb.selftests=all runs
 # every one that built (kselftest-list.txt); wb.selftests=LIST those in
 # config/selftests-LIST.txt (default: check).  One TAP line "selftest NAME"
@@ -8,10 +9,19 @@
 
 load_kvm || { nok "kvm and kvm-$VENDOR load"; exit 0; }
 st=$MOD/selftests
+# config/selftests-LIST.txt: one test a line, optionally with arguments,
+# which reach it through the runner's KSELFTEST_<NAME>_ARGS
 if [ "${WB_SELFTESTS:-check}" = all ]; then
 	tests=$(sed -n 's/^kvm://p' "$st/kselftest-list.txt")
 else
-	tests=$(sed -e 's/#.*//' "$WB_TOP/config/selftests-${WB_SELFTESTS:-check}.txt")
+	list=$WB_TOP/config/selftests-${WB_SELFTESTS:-check}.txt
+	tests=$(sed -e 's/#.*//' "$list" | awk 'NF {print $1}')
+	while read -r t args; do
+		[ -n "$args" ] || continue
+		v=KSELFTEST_$(echo "$t" | tr -c '[:alnum:]_\n' _ | tr '[:lower:]' '[:upper:]')_ARGS
+		export "$v=$args"
+		echo "selftest $t: arguments: $args"
+	done < <(sed -e 's/#.*//' "$list")
 fi
 logs=$WB_RESULTS/selftests
 mkdir -p "$logs"

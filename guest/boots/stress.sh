@@ -1,8 +1,9 @@
 # Compatible CPUs under churn: CPUs 1 and 2 go offline and online 200 times
 # in all while two threads create, run and destroy VMs on every CPU; a VM
-# held open on CPU 0 must keep running; EFER.SVME must then be set on every
-# online CPU while the VM exists and clear on every CPU once it is gone.
-# With lockdep on, any report fails the boot.  (3 CPUs.)
+# held open on CPU 0 must keep running; on x86, EFER.SVME must then be set
+# on every online CPU while the VM exists and clear on every CPU once it is
+# gone.  With lockdep on, any report fails the boot.  (3 CPUs; also the
+# arm64 lane's arm64-stress.)
 . "$WB_TOP/guest/lib.sh"
 
 cycles=${WB_CYCLES:-200}
@@ -22,6 +23,7 @@ kill -INT $churn; wait $churn; churn_rc=$?
 cat /tmp/churn.out
 check "$cycles offline/online cycles of CPUs 1-2 with VMs coming and going" test "$fail" = 0
 check "every VM created during the cycles ran (churn)" test "$churn_rc" = 0
-check "EFER.SVME set on every online CPU while a VM exists" all_virt 1
+# arm64 has no register to read whether virtualization is on
+[ "$WB_LANE" = arm64 ] || check "$VIRTNAME set on every online CPU while a VM exists" all_virt 1
 check "the held VM ran throughout the cycles" release_vm
-check "EFER.SVME clear on every CPU after the last VM closed" all_virt 0
+[ "$WB_LANE" = arm64 ] || check "$VIRTNAME clear on every CPU after the last VM closed" all_virt 0
