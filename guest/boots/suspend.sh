@@ -7,20 +7,9 @@
 . "$WB_TOP/guest/lib.sh"
 
 check "kvm and kvm-amd load" load_kvm
-mkdir -p /tmp/bin
-cp /bin/busybox "$WB_TOP/guest/kvmtest-static" /tmp/bin/
+before_suspend 1
 cat > /tmp/bin/after.sh <<'EOS'
-PATH=/tmp/bin
-n=100
-say() { echo "wb: $*" > /dev/console; }
-# every online CPU has EFER.SVME $1 (the wb_virt test module, loaded by lib.sh)
-all_virt() { ! busybox grep -v " svme=$1" /sys/kernel/debug/wb_virt; }
-t() { # name cmd...: one TAP line on the console
-	name=$1; shift
-	n=$((n + 1))
-	if "$@" > /tmp/out 2>&1; then say "ok $n - $name"; else say "not ok $n - $name # exit $?"; fi
-	while read -r l; do say "$l"; done < /tmp/out
-}
+. /tmp/bin/tmpfs-lib.sh
 kvmtest-static hold --cpu 0 --until-file /tmp/stop-hold > /tmp/hold.out 2>&1 &
 hold=$!
 sleep 2
@@ -35,11 +24,9 @@ t "a guest runs on CPU 0 after resume" kvmtest-static run --cpu 0
 touch /tmp/stop-hold
 wait $hold
 t "the held VM ran across suspend/resume" sh -c "exit $?"
-while read -r l; do say "$l"; done < /tmp/hold.out
+while read -r l; do say "  $l"; done < /tmp/hold.out
 t "EFER.SVME clear on every CPU after the VM closed" all_virt 0
-say "ok $((n + 1)) - guest script completed"
-sleep 1                        # let the console drain before the kernel's "Resetting"
-echo b > /proc/sysrq-trigger   # at once: a sync or shutdown would wait for the dead 9p
+finish
 EOS
 echo "from here on only tmpfs is used"
 exec /tmp/bin/busybox sh /tmp/bin/after.sh
