@@ -40,7 +40,16 @@ for t in $tests; do
 	while :; do
 		tries=$((tries + 1))
 		start=$(date +%s)
+		# wb.hangdump=SECS: a test still running after SECS seconds gets
+		# the blocked tasks and every CPU's backtrace on the console
+		dumper=
+		if [ -n "${WB_HANGDUMP:-}" ]; then
+			(sleep "$WB_HANGDUMP"; echo "selftest $t: still running after ${WB_HANGDUMP}s: sysrq w, l"
+			 echo w > /proc/sysrq-trigger; echo l > /proc/sysrq-trigger) &
+			dumper=$!
+		fi
 		"$st/run_kselftest.sh" -t "kvm:$t" > "$logs/$t.log" 2>&1 < /dev/null
+		[ -z "$dumper" ] || kill "$dumper" 2>/dev/null
 		res=$(grep -E "^(not )?ok [0-9]+ selftests: kvm: $t\b" "$logs/$t.log" | tail -n 1)
 		took=$(( $(date +%s) - start ))
 		case $res in
