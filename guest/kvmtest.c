@@ -201,7 +201,13 @@ static int vm_create(struct vm *v, int irqchip)
 		return fail("KVM_GET_API_VERSION check", buf);
 	}
 
-	v->vm_fd = ioctl(v->kvm_fd, KVM_CREATE_VM, 0);
+	/*
+	 * EINTR: the MMU notifier's registration gives up when a signal is
+	 * pending, e.g. the freezer's at suspend; QEMU retries too.
+	 */
+	do
+		v->vm_fd = ioctl(v->kvm_fd, KVM_CREATE_VM, 0);
+	while (v->vm_fd < 0 && errno == EINTR);
 	if (v->vm_fd < 0)
 		return fail_errno("KVM_CREATE_VM");
 	if (irqchip && ioctl(v->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)

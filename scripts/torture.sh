@@ -10,6 +10,7 @@
 #   SUSPEND_CYCLES=50 KASAN_SOAK_CYCLES=300 BOCHS_SOAK_CYCLES=100
 #   BOCHS_MODULE_CYCLES=30                       the long forms' sizes
 #   TORTURE_OUT=build/torture          where results and summary.txt go
+#   VARIANTS="name ..."                the variants part: only these
 #
 # Each item is one boot of a registry scenario (config/scenarios.toml, the
 # torture-* entries; their short forms run in make check) with its long
@@ -84,6 +85,7 @@ item() { # NAME KERNEL BOOT RESULTS [args...]: a boot that must pass its judge
 variant_item() {
 	local name=$1 b=$2 expect=$3 t=$(date +%s) edits=() try log
 	shift 3
+	case " ${VARIANTS:-$name} " in *" $name "*) ;; *) return ;; esac
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do edits+=("$1"); shift; done
 	[ "${1:-}" = -- ] && shift
 	say "variant $name: ${edits[*]}"
