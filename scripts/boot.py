@@ -18,6 +18,8 @@ Every lane writes into the boot's results directory:
                 guest printed on the console are merged in (9p is gone after
                 a suspend or a crash, the console still works)
   emulator.log  the emulator's own messages (why it did not start, if so)
+  emulator-terminal.log  Bochs' terminal (its text display; its abort
+                message if it dies before opening emulator.log)
 and returns an Outcome: how the boot ended, and whether the guest came up.
 
 A boot ends when the emulator exits, 2 s after the guest prints "wb: script
@@ -160,6 +162,15 @@ def follow(spec, proc, on_line=None, stop=None):
     return Outcome(how, time.time() - t0, started)
 
 
+def last_lines(path, n=3):
+    """The last n non-empty lines of an emulator's output, terminal escape
+    sequences removed; none if the file does not exist."""
+    if not path.exists():
+        return []
+    text = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|[()][A-Z0-9]|[=>])|\r", "", path.read_text(errors="replace"))
+    return [l.strip() for l in text.splitlines() if l.strip()][-n:]
+
+
 def finish(spec, proc, outcome, kill):
     """Stop the emulator, merge the console's TAP, note how the boot ended."""
     if proc.poll() is None:
@@ -167,9 +178,11 @@ def finish(spec, proc, outcome, kill):
     proc.wait()
     merge_console_tap(spec.res)
     if not outcome.started:
-        log = (spec.res / "emulator.log").read_text(errors="replace").strip().splitlines()
+        # an emulator that died at start may not have opened its log file:
+        # then its terminal output says why (Bochs' abort message)
+        log = last_lines(spec.res / "emulator.log") or last_lines(spec.res / "emulator-terminal.log")
         if log:
-            outcome.how += ": " + " | ".join(l.strip() for l in log[-3:])[:400]
+            outcome.how += ": " + " | ".join(log)[:400]
     with open(spec.res / "console.log", "a") as con:
         con.write(f"# wb-host: {spec.lane} boot {outcome.how} after {outcome.seconds:.1f}s\n")
     print(f"boot: {spec.kernel}/{spec.name} ({spec.lane}): {outcome.seconds:.0f}s, {outcome.how}",
@@ -422,9 +435,12 @@ def bochs(spec):
     pidfile = work / "bochs.pid"
     pidfile.unlink(missing_ok=True)
     require("/usr/bin/script", hint="install bsdutils (make deps)")
-    proc = subprocess.Popen(["script", "-qfec", f"sh -c 'echo $$ > {pidfile}; exec {cmd}'", "/dev/null"],
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    # its terminal (the text display, and its messages when it aborts before
+    # opening its log) goes to emulator-terminal.log
+    with open(spec.res / "emulator-terminal.log", "wb") as term:
+        proc = subprocess.Popen(["script", "-qfec", f"sh -c 'echo $$ > {pidfile}; exec {cmd}'", "/dev/null"],
+                                stdin=subprocess.PIPE, stdout=term, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
     def kill():
         try:

@@ -510,6 +510,40 @@ class ConsoleTapTest(unittest.TestCase):
                              "TAP version 13\nok 1 - a\nnot ok 2 - b # exit 1\n")
 
 
+class EmulatorDiedTest(unittest.TestCase):
+    """boot.finish: an emulator that died before the guest came up names why,
+    from its log or, when it never opened one, from its terminal."""
+
+    def died(self, files):
+        import boot
+        from types import SimpleNamespace
+        with tempfile.TemporaryDirectory() as d:
+            res = Path(d)
+            (res / "console.log").write_text("")
+            for name, text in files.items():
+                (res / name).write_text(text)
+            spec = SimpleNamespace(res=res, kernel="series", name="intel", lane="bochs")
+            proc = SimpleNamespace(poll=lambda: 134, wait=lambda: 134)
+            out = boot.finish(spec, proc, boot.Outcome("the emulator exited (134)", 0.5, False),
+                              kill=lambda: None)
+            return out.how
+
+    def test_the_abort_message_from_the_terminal(self):
+        how = self.died({"emulator-terminal.log": "\x1b[2J\x1b[H\r\nALSA lib pcm.c:2666: Unknown PCM default\r\n"
+                                                  "*** buffer overflow detected ***: terminated\r\n"})
+        self.assertEqual(how, "the emulator exited (134): ALSA lib pcm.c:2666: Unknown PCM default"
+                              " | *** buffer overflow detected ***: terminated")
+
+    def test_the_log_first(self):
+        how = self.died({"emulator.log": "00000000000p[      ] >>PANIC<< no ROM image\n",
+                         "emulator-terminal.log": "something else\n"})
+        self.assertIn(">>PANIC<< no ROM image", how)
+        self.assertNotIn("something else", how)
+
+    def test_nothing_to_say(self):
+        self.assertEqual(self.died({}), "the emulator exited (134)")
+
+
 class DecodedFrameTest(unittest.TestCase):
     """report.first_frame: where scripts/decode_stacktrace.sh says a splat
     happened (recorded from the base kernel's headline crash)."""
