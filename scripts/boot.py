@@ -327,9 +327,9 @@ def cpio_gz(root, initrd):
 
 def guest_tree(root, out, selftests):
     """The workbench's guest side under root/wb, as the host has it under TOP:
-    guest/init.sh, lib.sh, the boot scripts, the selftest lists, and the
-    kernel's modules (and selftests) under the path wb.out= names."""
-    for f in ["guest/init.sh", "guest/lib.sh", *(p.relative_to(TOP) for p in (TOP / "guest/boots").glob("*.sh"))]:
+    guest/*.sh (init.sh, lib.sh, tmpfs-lib.sh), the boot scripts, the selftest
+    lists, and the kernel's modules (and selftests) under the path wb.out= names."""
+    for f in [p.relative_to(TOP) for p in [*(TOP / "guest").glob("*.sh"), *(TOP / "guest/boots").glob("*.sh")]]:
         copy_into(TOP / f, root, f"/wb/{f}")
     for f in (TOP / "config").glob("selftests-*.txt"):
         copy_into(f, root, f"/wb/config/{f.name}")

@@ -231,6 +231,24 @@ class KunitTest(unittest.TestCase):
         self.assertRegex(r.reason, r"Ran \d+ tests: passed: \d+")
 
 
+class GuestTreeTest(unittest.TestCase):
+    """boot.guest_tree, the guest side of the initramfs lanes (Bochs, arm64):
+    every shell file a guest script takes from $WB_TOP/guest is in it (a
+    missing guest/tmpfs-lib.sh broke the Bochs module cycles)."""
+
+    def test_every_sourced_script_is_there(self):
+        import re
+        import boot
+        wanted = set()
+        for f in [*(TOP / "guest").glob("*.sh"), *(TOP / "guest/boots").glob("*.sh")]:
+            wanted |= set(re.findall(r"\$\{?WB_TOP\}?/(guest/[\w./-]+\.sh)", f.read_text()))
+        self.assertIn("guest/tmpfs-lib.sh", wanted)
+        with tempfile.TemporaryDirectory() as d:
+            boot.guest_tree(Path(d), Path(d) / "no-out", False)
+            missing = [w for w in sorted(wanted) if not (Path(d) / "wb" / w).exists()]
+        self.assertEqual(missing, [])
+
+
 class RunOneTest(unittest.TestCase):
     """scenarios.run_one with a lane that cannot start: the boot fails with
     the lane's error, and the runner goes on."""
