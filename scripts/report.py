@@ -439,7 +439,7 @@ def summary(resultsdir, top=TOP, plan=None):
             for bdir in kdir.iterdir():
                 if bdir.is_dir() and not bdir.name.startswith("."):
                     items.setdefault(kdir.name, {}).setdefault(bdir.name, None)
-    out, totals, everything = [], [], []
+    out, totals, everything, failed = [], [], [], []
     for kernel in sorted(items):
         out += [f"## {kernel}", "", "| boot | test | result | note |", "|---|---|---|---|"]
         kernel_verdicts = []
@@ -452,10 +452,15 @@ def summary(resultsdir, top=TOP, plan=None):
             for v in verdicts:
                 cells = [boot, v.test, v.result.upper(), v.note]
                 out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+                if v.result == "fail":
+                    failed.append(f"FAIL {kernel}/{boot}: {v.test}" + (f" ({v.note})" if v.note else ""))
             kernel_verdicts += verdicts
         out.append("")
         totals.append(f"{kernel}: {counts_line(counts(kernel_verdicts))}")
         everything += kernel_verdicts
+    # the failures again, next to the counts: a log's tail names them
+    if failed:
+        out += [f"{len(failed)} failed:"] + failed + [""]
     out += totals + [counts_line(counts(everything))]
     return "\n".join(out) + "\n", everything
 

@@ -464,6 +464,10 @@ class BootAndSummaryTest(unittest.TestCase):
         ])
         self.assertIn("| headline | s2idle cycle with a running vcpu | FAIL | did not report |", lines)
         self.assertIn("## series", lines)
+        # the failures are listed again just above the counts (CI shows a log's tail)
+        failed = lines[lines.index("2 failed:") + 1:-4]
+        self.assertEqual(len(failed), 2)
+        self.assertIn("FAIL series/headline: s2idle cycle with a running vcpu (did not report)", failed)
         self.assertEqual((self.results / "summary.md").read_text(), out)
 
     def test_summary_all_passed(self):
