@@ -38,7 +38,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
+import tty
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -412,6 +414,42 @@ def bochsrc(iso, res, model, cpus, memory_mib):
         "debug: action=ignore", ""])
 
 
+SCREEN_RE = re.compile(rb'Bochs connected to screen "(/dev/pts/\d+)"')
+
+
+def drain_bochs_screen(term_log, screen_log, proc, wait=120):
+    """Read Bochs' text display until Bochs closes it.
+
+    Debian's Bochs is built with its debugger, so its term display draws on
+    a pty of its own and names it on its terminal ("Bochs connected to
+    screen ...").  Nothing reads that pty: once its buffers are full, Bochs
+    blocks writing to it and the guest stops dead, ticks and all (the
+    Bochs "hang" of NOTES.md, after ~20 KB of screen updates).  This reads
+    it into screen_log, in raw mode so that nothing echoes back into the
+    guest's keyboard."""
+    deadline, m = time.time() + wait, None
+    while m is None and proc.poll() is None and time.time() < deadline:
+        m = SCREEN_RE.search(term_log.read_bytes()) if term_log.exists() else None
+        if m is None:
+            time.sleep(0.1)
+    if m is None:
+        return
+    fd = os.open(m.group(1), os.O_RDONLY | os.O_NOCTTY)
+    try:
+        tty.setraw(fd)
+        with open(screen_log, "wb", buffering=0) as out:
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:         # EIO: Bochs closed its side
+                    break
+                if not chunk:
+                    break
+                out.write(chunk)
+    finally:
+        os.close(fd)
+
+
 def bochs(spec):
     require(spec.out / "bzImage", spec.out / "kvm-intel.ko")
     require(TOP / "guest/kvmtest-static", hint="run 'make guest'")
@@ -441,6 +479,8 @@ def bochs(spec):
         proc = subprocess.Popen(["script", "-qfec", f"sh -c 'echo $$ > {pidfile}; exec {cmd}'", "/dev/null"],
                                 stdin=subprocess.PIPE, stdout=term, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+    threading.Thread(target=drain_bochs_screen, daemon=True,
+                     args=(spec.res / "emulator-terminal.log", spec.res / "emulator-screen.log", proc)).start()
 
     def kill():
         try:

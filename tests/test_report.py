@@ -548,6 +548,54 @@ class EmulatorDiedTest(unittest.TestCase):
         self.assertEqual(self.died({}), "the emulator exited (134)")
 
 
+class BochsScreenTest(unittest.TestCase):
+    """boot.drain_bochs_screen: Bochs' text display goes to a pty that
+    Bochs names on its terminal; unread, it fills and Bochs blocks writing
+    to it (the guest froze).  A pty stands in for Bochs' here."""
+
+    def test_the_screen_is_read_and_nothing_echoes(self):
+        import os
+        import termios
+        import threading
+        import boot
+        from types import SimpleNamespace
+        master, slave = os.openpty()
+        name = os.ttyname(slave)
+        os.close(slave)                 # as in Bochs: only the master is open
+        with tempfile.TemporaryDirectory() as d:
+            term, screen = Path(d) / "terminal.log", Path(d) / "screen.log"
+            term.write_text(f'\r\nBochs connected to screen "{name}"\r\n')
+            proc = SimpleNamespace(poll=lambda: None)
+            drain = threading.Thread(target=boot.drain_bochs_screen, args=(term, screen, proc, 10),
+                                     daemon=True)
+            drain.start()
+            for _ in range(100):        # until the reader has set raw mode
+                if not termios.tcgetattr(master)[3] & termios.ECHO:
+                    break
+                drain.join(0.05)
+            data = b"\x1b[H screen update\r\n" * 12000      # 264 KB, 20 KB froze Bochs
+
+            def write():
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(master, view[:4096]):]
+            writer = threading.Thread(target=write, daemon=True)
+            writer.start()
+            writer.join(20)
+            self.assertFalse(writer.is_alive(), "the screen writes blocked: nothing reads the pty")
+            os.set_blocking(master, False)
+            with self.assertRaises(BlockingIOError):    # no echo back to Bochs' keyboard
+                os.read(master, 100)
+            for _ in range(200):
+                if screen.stat().st_size >= len(data):
+                    break
+                drain.join(0.05)
+            self.assertEqual(screen.read_bytes(), data)
+            os.close(master)            # Bochs exits: the reader ends
+            drain.join(10)
+            self.assertFalse(drain.is_alive())
+
+
 class DecodedFrameTest(unittest.TestCase):
     """report.first_frame: where scripts/decode_stacktrace.sh says a splat
     happened (recorded from the base kernel's headline crash)."""
