@@ -134,6 +134,7 @@ class TapResult:
     name: str
     status: str          # "ok", "not ok" or "skip"
     reason: str = ""     # text after "# SKIP" (or any other directive)
+    number: int = None   # the test point's number, if it had one
 
 
 def parse_tap(text):
@@ -149,12 +150,151 @@ def parse_tap(text):
         status, number, rest = m.groups()
         name, _, directive = rest.partition(" # ")
         name = name.strip() or f"test {number or len(results) + 1}"
+        number = int(number) if number else None
         skip = SKIP_RE.match(directive.strip())
         if skip and status == "ok":
-            results.append(TapResult(name, "skip", skip.group(1)))
+            results.append(TapResult(name, "skip", skip.group(1), number))
         else:
-            results.append(TapResult(name, status, directive.strip()))
+            results.append(TapResult(name, status, directive.strip(), number))
     return results
+
+
+# A guest's result on the console: "wb: ok 3 - name # note"; a kernel
+# message may have been printed into the line's end
+CONSOLE_TAP_RE = re.compile(r"wb: ((?:not )?ok \d+ - .*)")
+KMSG_TAIL_RE = re.compile(r"\[\s*\d+\.\d+\].*$")
+
+
+def console_tap(console_text):
+    """The guest's TAP results printed on the console, in order."""
+    lines = []
+    for line in console_text.splitlines():
+        m = CONSOLE_TAP_RE.fullmatch(line.rstrip("\r"))
+        if m:
+            lines.append(KMSG_TAIL_RE.sub("", m.group(1)).rstrip())
+    return parse_tap("\n".join(lines) + "\n")
+
+
+def guest_results(tap_text, console_text):
+    """(results, problems): the guest's TAP from the two raw records, tap.txt
+    (written by the guest on the qemu-x86 lane's results share) and the
+    console (every lane; after a suspend the only one), merged by test
+    number.  A number both give must agree (the console's name may be cut
+    short by a kernel message printed into its line); a name reported under
+    two numbers is a problem of its own: {name: note}."""
+    merged, problems, order, source = {}, {}, [], {}
+    for where, rs in (("tap.txt", parse_tap(tap_text or "")), ("the console", console_tap(console_text or ""))):
+        mine = set()
+        for r in rs:
+            key = r.number if r.number is not None else f"{where} line {len(order)}"
+            have = merged.get(key)
+            if have is None:
+                merged[key], source[key] = r, where
+                order.append(key)
+            elif key in mine:       # one record gives one number twice
+                problems.setdefault(have.name, f"test {key} reported twice: '{have.status} - "
+                                    f"{have.name}', '{r.status} - {r.name}'")
+            elif have.status != r.status or not have.name.startswith(r.name):
+                problems.setdefault(have.name, f"test {key}: {source[key]} says '{have.status} - "
+                                    f"{have.name}', {where} '{r.status} - {r.name}'")
+            mine.add(key)
+    results = [merged[k] for k in order]
+    numbers = {}
+    for r in results:
+        numbers.setdefault(r.name, []).append(r)
+    for name, rs in numbers.items():
+        if len(rs) > 1:
+            problems.setdefault(name, f"reported {len(rs)} times: " + ", ".join(
+                f"{r.status} {r.number}" for r in rs))
+    return results, problems
+
+
+# ------------------------------------------------------------------ KUnit --
+
+KTAP_RESULT_RE = re.compile(r"(not ok|ok) (\d+) ([^#]*?)\s*(?:# (.*))?$")
+
+
+@dataclass
+class KunitRun:
+    """One run of a KUnit suite on the console (kvm.ko runs its suites at
+    each load): its plan, its cases in order, and whether it ended."""
+    line: int                      # console line of "# Subtest: SUITE"
+    planned: int = None
+    cases: list = field(default_factory=list)   # TapResults
+    ended: str = None              # the suite's own result: "ok" / "not ok"
+
+
+def kunit_runs(console_text, suite):
+    """Every run of SUITE on the console.  A run's cases are the result
+    lines at the indentation of its "# Subtest:" line (deeper ones belong to
+    parameterised cases); it ends at the suite's own result line, less
+    indented.  A run that never ends is cut short (ended None)."""
+    runs, run, indent = [], None, None
+    for lineno, line in enumerate(console_text.splitlines(), 1):
+        msg = kernel_message(line.rstrip("\r"))
+        body = msg.lstrip(" ")
+        depth = len(msg) - len(body)
+        if body == f"# Subtest: {suite}":
+            run, indent = KunitRun(lineno), depth
+            runs.append(run)
+            continue
+        if run is None:
+            continue
+        m = KTAP_RESULT_RE.fullmatch(body)
+        if depth == indent and re.fullmatch(r"1\.\.\d+", body):
+            run.planned = int(body[3:])
+        elif m and depth == indent:
+            status, number, name, directive = m.groups()
+            directive = directive or ""
+            if status == "ok" and directive.upper().startswith("SKIP"):
+                status, directive = "skip", directive[4:].strip()
+            run.cases.append(TapResult(name, status, directive, int(number)))
+        elif m and depth < indent and m.group(3) == suite:
+            run.ended = m.group(1)
+            run = None
+    return runs
+
+
+def judge_kunit(suite, console_text):
+    """One verdict for the suite (every run complete: as many cases as
+    planned, none twice, its own result given) and one per case, "kunit
+    SUITE: CASE", over every run."""
+    runs = kunit_runs(console_text, suite)
+    name = f"kunit {suite}"
+    if not runs:
+        return [Verdict(name, "fail", "the suite never started on the console")]
+    bad = []
+    for n, run in enumerate(runs, 1):
+        names = [c.name for c in run.cases]
+        twice = sorted({c for c in names if names.count(c) > 1})
+        if run.ended is None:
+            bad.append(f"run {n} (console line {run.line}) cut short after {len(run.cases)} cases")
+        if run.planned is None:
+            bad.append(f"run {n} has no plan line")
+        elif run.planned != len(run.cases):
+            bad.append(f"run {n} planned {run.planned} cases, reported {len(run.cases)}")
+        if twice:
+            bad.append(f"run {n} reports {', '.join(twice)} twice")
+        if run.ended == "not ok" and all(c.status != "not ok" for c in run.cases):
+            bad.append(f"run {n}: the suite failed with no failing case")
+    cases = {}
+    for run in runs:
+        for c in run.cases:
+            cases.setdefault(c.name, []).append(c)
+    total = sum(len(r.cases) for r in runs)
+    verdicts = [Verdict(name, "fail" if bad else "pass", "; ".join(bad) if bad else
+                        f"{len(runs)} run(s), {len(cases)} cases, {total} results")]
+    for case, results in cases.items():
+        failed = [r for r in results if r.status == "not ok"]
+        cname = f"{name}: {case}"
+        if failed:
+            verdicts.append(Verdict(cname, "fail", f"failed in {len(failed)} of {len(results)} runs"
+                                    + (f": {failed[0].reason}" if failed[0].reason else "")))
+        elif all(r.status == "skip" for r in results):
+            verdicts.append(Verdict(cname, "skip", results[0].reason))
+        else:
+            verdicts.append(Verdict(cname, "pass", f"{len(results)} run(s)"))
+    return verdicts
 
 
 # ---------------------------------------------------------------- judging --
@@ -242,53 +382,171 @@ def judge_selftest(name, base, tap):
     return Verdict(name, "pass", f"base: {base}, now: {tap.status}")
 
 
-def judge_tests(results, expect_tests, selftests_expect=None):
+def judge_flaky(name, tap, flaky):
+    """A result the guest got only on a retry ("# flaky: ..."): counted as
+    flaky if the test is declared flaky (config/flaky.toml), else a failure."""
+    if name in flaky:
+        return Verdict(name, "flaky", f"{tap.reason} (declared: {flaky[name].get('why', '')})")
+    return Verdict(name, "fail", f"passed only on a retry, and is not declared flaky "
+                   f"(config/flaky.toml): {tap.reason}")
+
+
+def judge_tests(results, expect_tests, selftests_expect=None, problems=None,
+                planned=None, flaky=None, excused=None):
     """Verdicts for one boot's TAP results: in TAP order, then the expected
-    tests that never reported."""
+    tests that never reported.  problems: {name: note} of results reported
+    twice or inconsistently (each fails); planned: every name the boot may
+    report (None: not checked), a result outside it fails; flaky: {name:
+    declaration}; excused: a note when a tolerated known failure was seen,
+    after which a missing or failed result is not judged."""
     verdicts = []
-    seen = {r.name: r for r in results}
+    problems = problems or {}
+    flaky = flaky or {}
     selftests_expect = selftests_expect or {}
+    seen = {}
+    for r in results:
+        seen.setdefault(r.name, r)
     for r in seen.values():
         short = r.name[len(SELFTEST):] if r.name.startswith(SELFTEST) else None
+        if r.name in problems:
+            verdicts.append(Verdict(r.name, "fail", problems[r.name]))
+            continue
+        if r.status == "ok" and r.reason.startswith("flaky:"):
+            verdicts.append(judge_flaky(r.name, r, flaky))
+            continue
+        known = r.name in expect_tests or (short is not None and short in selftests_expect) \
+            or planned is None or r.name in planned
+        if not known:
+            verdicts.append(Verdict(r.name, "fail", f"reported, but not in the plan: {r.status}"
+                                    + (f" # {r.reason}" if r.reason else "")))
+            continue
         if r.name in expect_tests:
-            verdicts.append(judge_expected(r.name, expect_tests[r.name], r))
+            v = judge_expected(r.name, expect_tests[r.name], r)
         elif short is not None and short in selftests_expect:
-            verdicts.append(judge_selftest(r.name, selftests_expect[short], r))
+            v = judge_selftest(r.name, selftests_expect[short], r)
         else:
-            verdicts.append(tap_verdict(r))
-    for name, expect in expect_tests.items():
-        if name not in seen:
-            verdicts.append(judge_expected(name, expect, None))
+            v = tap_verdict(r)
+        if v.result == "fail" and excused:
+            v = Verdict(r.name, "pass", f"{excused}; was: {v.note}")
+        verdicts.append(v)
+    missing = [(n, e) for n, e in expect_tests.items() if n not in seen]
+    missing += [(n, "pass") for n in (planned or ()) if n not in seen and n not in expect_tests]
+    for name, expect in missing:
+        v = judge_expected(name, expect, None)
+        if v.result == "fail" and excused:
+            v = Verdict(name, "pass", f"{excused}; did not report")
+        verdicts.append(v)
     for short, base in selftests_expect.items():
         name = SELFTEST + short
         if name not in seen and name not in expect_tests:
-            verdicts.append(judge_selftest(name, base, None))
+            v = judge_selftest(name, base, None)
+            if v.result == "fail" and excused:
+                v = Verdict(name, "pass", f"{excused}; did not report")
+            verdicts.append(v)
     return verdicts
 
 
-def judge_splats(boot, splats, expect_splat):
-    """The boot's splat verdict (see expect_splat in meta.json)."""
-    if expect_splat is None:
-        name = f"{boot}: no splat on console"
-        if not splats:
-            return Verdict(name, "pass")
-        s = splats[0]
-        more = f" (+{len(splats) - 1} more)" if len(splats) > 1 else ""
-        return Verdict(name, "fail", f"{s.kind} at line {s.lineno}: {s.first}{more}")
-    name = f"{boot}: expected splat seen"
+def _compile(rx, what):
     try:
-        rx = re.compile(expect_splat, re.MULTILINE)
+        return re.compile(rx, re.MULTILINE), None
     except re.error as e:
-        return Verdict(name, "fail", f"bad expect_splat regex: {e}")
-    for s in splats:
-        if rx.search(s.text):
-            return Verdict(name, "pass", f"{s.kind} at line {s.lineno}: {s.first}")
-    return Verdict(name, "fail", f"no splat matches /{expect_splat}/ ({len(splats)} splats)")
+        return None, f"bad {what} regex /{rx}/: {e}"
 
 
-def judge_ran(boot, bootdir):
+def splat_name(s):
+    return f"{s.kind} at line {s.lineno}: {s.first}"
+
+
+def judge_splats(boot, splats, expected=(), allowed=(), known=()):
+    """Verdicts for the boot's splats.  Every splat must be accounted for:
+    matched by an expected splat (each of which must be seen), by an
+    allowed one (what may follow an expected one, seen or not), or by a
+    known failure tolerated on this kernel (a base kernel's intermittent
+    bug: seen or not, the run stays green; a splat after it is part of its
+    fallout).  Anything else fails "every splat accounted for", naming
+    it.  A known failure declared for another kernel (the fix's) is named
+    when it shows here.  known: [{"name", "match", "fixed_by", "tolerated"}]."""
+    verdicts, rxs, errors = [], [], []
+    for what, items in (("expected", expected), ("allowed", allowed)):
+        for rx in items:
+            c, err = _compile(rx, f"{what} splat")
+            errors += [err] if err else []
+            rxs.append((what, rx, c))
+    kn = []
+    for k in known:
+        c, err = _compile(k["match"], f"known failure {k.get('name')}")
+        errors += [err] if err else []
+        kn.append((k, c))
+    if errors:
+        return [Verdict(f"{boot}: splat expectations", "fail", "; ".join(errors))]
+    covered = {}                     # splat index -> what covers it
+    seen_known = {}
+    for i, sp in enumerate(splats):
+        for what, rx, c in rxs:
+            if c.search(sp.text):
+                covered.setdefault(i, f"{what} /{rx}/")
+        for k, c in kn:
+            if c.search(sp.text):
+                seen_known.setdefault(k["name"], (i, sp))
+                if k.get("tolerated"):
+                    covered.setdefault(i, f"known failure {k['name']}")
+    # after a tolerated known failure, the dying kernel's further splats are its fallout
+    first_known = min((i for name, (i, _) in seen_known.items()
+                       if any(k["name"] == name and k.get("tolerated") for k, _ in kn)), default=None)
+    if first_known is not None:
+        for i in range(first_known + 1, len(splats)):
+            covered.setdefault(i, "fallout of a known failure")
+    for what, rx, c in rxs:
+        if what != "expected":
+            continue
+        hits = [sp for sp in splats if c.search(sp.text)]
+        name = f"{boot}: expected splat /{rx}/ seen"
+        if hits:
+            verdicts.append(Verdict(name, "pass", splat_name(hits[0])
+                                    + (f" (+{len(hits) - 1} more)" if len(hits) > 1 else "")))
+        else:
+            verdicts.append(Verdict(name, "fail", f"no splat matches ({len(splats)} splats)"))
+    for k, c in kn:
+        name = f"{boot}: known failure {k['name']}"
+        hit = seen_known.get(k["name"])
+        fixed = f"fixed by {k['fixed_by']}" if k.get("fixed_by") else ""
+        if k.get("tolerated"):
+            verdicts.append(Verdict(name, "pass", (f"known failure seen: {splat_name(hit[1])}"
+                                                   if hit else "not seen this run")
+                                    + (f" ({fixed})" if fixed else "")))
+        elif hit:
+            verdicts.append(Verdict(name, "fail", f"the known {k.get('kernels', 'base')} failure "
+                                    f"shows here: {splat_name(hit[1])}" + (f" ({fixed})" if fixed else "")))
+    stray = [sp for i, sp in enumerate(splats) if i not in covered]
+    name = f"{boot}: every splat accounted for"
+    if not stray:
+        note = f"{len(splats)} splat(s), each expected" if splats else "no splat"
+        verdicts.append(Verdict(name, "pass", note))
+    else:
+        verdicts.append(Verdict(name, "fail", "; ".join(splat_name(sp) for sp in stray[:3])
+                                + (f" (+{len(stray) - 3} more)" if len(stray) > 3 else "")))
+    return verdicts
+
+
+def judge_console(boot, text, must):
+    """Console lines a boot must show (a regex each)."""
+    verdicts = []
+    for rx in must:
+        c, err = _compile(rx, "console")
+        name = f"{boot}: console shows /{rx}/"
+        if err:
+            verdicts.append(Verdict(name, "fail", err))
+        elif c.search(text):
+            verdicts.append(Verdict(name, "pass"))
+        else:
+            verdicts.append(Verdict(name, "fail", "not on the console"))
+    return verdicts
+
+
+def judge_ran(boot, bootdir, emulator_exit=False):
     """Whether the boot ran, from the runner's status.json (None for results
-    without one: a host-side check, a recorded log)."""
+    without one: a host-side check, a recorded log); with emulator_exit,
+    the emulator must have ended by itself (a reboot ends QEMU)."""
     try:
         st = json.loads(read_text(bootdir / "status.json"))
     except OSError:
@@ -302,6 +560,8 @@ def judge_ran(boot, bootdir):
         return Verdict(name, "fail", "the runner stopped before the boot ended")
     if not st.get("started"):
         return Verdict(name, "fail", f"the guest never came up ({st.get('how')})")
+    if emulator_exit and not str(st.get("how", "")).startswith("the emulator exited"):
+        return Verdict(name, "fail", f"the emulator did not exit by itself: {st.get('how')}")
     return Verdict(name, "pass", st.get("how", ""))
 
 
@@ -338,8 +598,37 @@ def read_text(path):
     return Path(path).read_text(encoding="utf-8", errors="replace")
 
 
+LOAD_TEST_RE = re.compile(r"(kvm and kvm-\w+ load|kvm\.ko loads|kvm-\w+ loads)")
+
+
+def judge_variant(boot, verdicts, must_fail):
+    """A deliberately broken variant's boot: it passes when, for each regex,
+    some failing check ("test (note)") matches it, and its modules loaded
+    (a variant that does not even load shows nothing)."""
+    bad = [v for v in verdicts if v.result == "fail"]
+    text = [f"{v.test} ({v.note})" for v in bad]
+    out = []
+    unloaded = [v for v in bad if LOAD_TEST_RE.fullmatch(v.test)]
+    out.append(Verdict(f"{boot}: the variant's modules load", "fail" if unloaded else "pass",
+                       f"{unloaded[0].test}: {unloaded[0].note}" if unloaded else ""))
+    for rx in must_fail:
+        c, err = _compile(rx, "must_fail")
+        name = f"{boot}: the variant fails /{rx}/"
+        if err:
+            out.append(Verdict(name, "fail", err))
+            continue
+        hits = [t for t in text if c.search(t)]
+        out.append(Verdict(name, "pass" if hits else "fail",
+                           hits[0] if hits else f"nothing matching failed ({len(bad)} checks "
+                           f"failed: {'; '.join(text[:3])}): the check does not guard this"))
+    return out
+
+
 def judge_boot(bootdir, top=TOP):
-    """(boot name, verdicts) for results/<kernel>/<boot>/."""
+    """(boot name, verdicts) for results/<kernel>/<boot>/, from its raw
+    records only: the guest's TAP (tap.txt and the console), the console
+    (splats, KUnit), status.json (how the runner ended the boot) and
+    meta.json (what the registry expects)."""
     bootdir = Path(bootdir)
     try:
         meta = json.loads(read_text(bootdir / "meta.json"))
@@ -357,36 +646,53 @@ def judge_boot(bootdir, top=TOP):
             verdicts.append(Verdict(f"{boot}: selftests expectations", "fail",
                                     f"{meta['selftests_expect']}: {e}"))
 
+    console = bootdir / "console.log"
+    has_console = meta.get("console") is not False
+    text = read_text(console) if console.exists() else ""
+    splats = scan_console(text) if has_console else []
+    known = meta.get("known_failures") or []
+    splat_verdicts = judge_splats(boot, splats, meta.get("expect_splats") or (),
+                                  meta.get("allowed_splats") or (), known) if has_console else []
+    excused = next((v.note.split(":")[0] + f" ({v.test.split(': ', 1)[1]})" for v in splat_verdicts
+                    if v.result == "pass" and v.note.startswith("known failure seen")), None)
+
     tap_path = bootdir / "tap.txt"
-    results = parse_tap(read_text(tap_path)) if tap_path.exists() else []
-    tests = judge_tests(results, meta.get("expect_tests") or {}, selftests_expect)
-    if not tap_path.exists():
+    tap_text = read_text(tap_path) if tap_path.exists() else ""
+    results, problems = guest_results(tap_text, text if has_console else "")
+    tests = judge_tests(results, meta.get("expect_tests") or {}, selftests_expect, problems,
+                        meta.get("planned_tests"), meta.get("flaky") or {}, excused)
+    if not tap_path.exists() and not results:
         for v in tests:
             if v.note.startswith("did not report"):
                 v.note += " (no tap.txt)"
     verdicts += tests
+    if has_console:
+        for suite in meta.get("kunit") or ():
+            verdicts += judge_kunit(suite, text)
 
-    ran = judge_ran(boot, bootdir)
+    ran = judge_ran(boot, bootdir, meta.get("emulator_exit"))
     if ran:
         verdicts.append(ran)
-    console = bootdir / "console.log"
-    if meta.get("console") is False:
+    if not has_console:
         pass                    # a host-side check, no kernel console
     elif console.exists():
-        v = judge_splats(boot, scan_console(read_text(console)), meta.get("expect_splat"))
         where = first_frame(bootdir / "splats-decoded.txt")
-        if where and v.note:
-            v.note += f" [decoded: {where}]"
-        verdicts.append(v)
+        for v in splat_verdicts:
+            if where and v.result == "fail":
+                v.note += f" [decoded: {where}]"
+        verdicts += splat_verdicts
+        verdicts += judge_console(boot, text, meta.get("console_must") or ())
     else:
         verdicts.append(Verdict(f"{boot}: console.log", "fail", "missing"))
+    if meta.get("must_fail"):
+        verdicts = judge_variant(boot, verdicts, meta["must_fail"])
     return boot, verdicts
 
 
 # ----------------------------------------------------------------- output --
 
 def counts(verdicts):
-    return {r: sum(v.result == r for v in verdicts) for r in ("pass", "fail", "skip")}
+    return {r: sum(v.result == r for v in verdicts) for r in ("pass", "fail", "skip", "flaky")}
 
 
 def counts_line(c):
@@ -398,7 +704,7 @@ def boot_tap(verdicts):
     out = ["TAP version 13", f"1..{len(verdicts)}"]
     for n, v in enumerate(verdicts, 1):
         status = "not ok" if v.result == "fail" else "ok"
-        note = ("SKIP " + v.note) if v.result == "skip" else v.note
+        note = {"skip": "SKIP ", "flaky": "flaky: "}.get(v.result, "") + v.note
         out.append(f"{status} {n} - {v.test}" + (f" # {note}" if note else ""))
     return "\n".join(out)
 
@@ -439,7 +745,7 @@ def summary(resultsdir, top=TOP, plan=None):
             for bdir in kdir.iterdir():
                 if bdir.is_dir() and not bdir.name.startswith("."):
                     items.setdefault(kdir.name, {}).setdefault(bdir.name, None)
-    out, totals, everything, failed = [], [], [], []
+    out, totals, everything, failed, flaky = [], [], [], [], []
     for kernel in sorted(items):
         out += [f"## {kernel}", "", "| boot | test | result | note |", "|---|---|---|---|"]
         kernel_verdicts = []
@@ -452,17 +758,71 @@ def summary(resultsdir, top=TOP, plan=None):
             for v in verdicts:
                 cells = [boot, v.test, v.result.upper(), v.note]
                 out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-                if v.result == "fail":
-                    failed.append(f"FAIL {kernel}/{boot}: {v.test}" + (f" ({v.note})" if v.note else ""))
+                if v.result in ("fail", "flaky"):
+                    (failed if v.result == "fail" else flaky).append(
+                        f"{v.result.upper()} {kernel}/{boot}: {v.test}" + (f" ({v.note})" if v.note else ""))
             kernel_verdicts += verdicts
         out.append("")
         totals.append(f"{kernel}: {counts_line(counts(kernel_verdicts))}")
         everything += kernel_verdicts
-    # the failures again, next to the counts: a log's tail names them
+    # the flaky results and the failures again, next to the counts: a log's
+    # tail names them (a flaky result counts neither as passed nor failed)
+    if flaky:
+        out += [f"{len(flaky)} flaky (passed on a retry, declared in config/flaky.toml):"] + flaky + [""]
     if failed:
         out += [f"{len(failed)} failed:"] + failed + [""]
     out += totals + [counts_line(counts(everything))]
     return "\n".join(out) + "\n", everything
+
+
+def test_plan_text(bootdirs):
+    """expect/tests/NAME.txt from recorded boots of one scenario on each
+    kernel (results/<kernel>/<boot>/): every guest test point reported, in
+    order, "NAME [kernel]" where only one kernel reported it.  KUnit and
+    selftest results have plans of their own and are left out."""
+    seen, order = {}, []
+    for d in bootdirs:
+        d = Path(d)
+        kernel = json.loads(read_text(d / "meta.json")).get("kernel", d.parent.name)
+        tap = read_text(d / "tap.txt") if (d / "tap.txt").exists() else ""
+        results, _ = guest_results(tap, read_text(d / "console.log"))
+        for r in results:
+            if r.name.startswith(SELFTEST) or r.name == "guest script completed":
+                continue
+            if r.name not in seen:
+                order.append(r.name)
+            seen.setdefault(r.name, set()).add(kernel)
+    kernels = set().union(*seen.values()) if seen else set()
+    out = ["# The test points this scenario's guest script reports (scripts/report.py",
+           "# test-plan); one reported that is not here, or one here that did not report,",
+           "# fails the boot.  \"NAME [kernel]\": on that kernel only."]
+    for n in order:
+        only = seen[n]
+        out.append(n if only == kernels or len(kernels) == 1 else f"{n} [{sorted(only)[0]}]")
+    return "\n".join(out) + "\n"
+
+
+def kmsg_lines(text, match, after=None):
+    """Kernel messages (timestamped lines) matching a regex, without KUnit's
+    KTAP lines; a splat appears as its first line only."""
+    rx = re.compile(match)
+    lines = text.splitlines()
+    start = next((i for i, l in enumerate(lines) if after and l.startswith(after)), -1) + 1 \
+        if after else 0
+    in_splat, firsts = set(), set()
+    for s in scan_console(text):
+        in_splat.update(range(s.lineno, s.lineno + len(s.lines)))
+        firsts.add(s.lineno)
+    out = []
+    for i, line in enumerate(lines[start:], start + 1):
+        if not re.match(r"(<\d+>)?\[\s*\d+\.\d+\]", line):
+            continue
+        msg = kernel_message(line)
+        if re.match(r"\s|# |(not )?ok \d|KTAP|1\.\.", msg) or (i in in_splat and i not in firsts):
+            continue
+        if rx.search(msg) or i in firsts:
+            out.append(msg)
+    return out
 
 
 # -------------------------------------------------------------------- CLI --
@@ -477,6 +837,13 @@ def main(argv=None):
     p.add_argument("--plan", help="the run's plan (scenarios.py plan): a planned item"
                    " without results fails")
     sub.add_parser("selftests-expect", help="expectations from a base tap.txt").add_argument("tap")
+    p = sub.add_parser("test-plan", help="a scenario's test plan (expect/tests/NAME.txt) from "
+                       "recorded boots of it on each kernel")
+    p.add_argument("bootdirs", nargs="+")
+    p = sub.add_parser("kmsg", help="kernel messages matching a regex, each splat by its first line")
+    p.add_argument("console")
+    p.add_argument("--match", required=True)
+    p.add_argument("--after", help="only after the first line starting with this")
     args = ap.parse_args(argv)
 
     if args.cmd == "scan":
@@ -496,6 +863,13 @@ def main(argv=None):
         (Path(args.resultsdir) / "summary.md").write_text(text)
         print(text, end="")
         return 1 if counts(verdicts)["fail"] else 0
+    if args.cmd == "test-plan":
+        print(test_plan_text(args.bootdirs), end="")
+        return 0
+    if args.cmd == "kmsg":
+        for line in kmsg_lines(read_text(args.console), args.match, args.after):
+            print(line)
+        return 0
     if args.cmd == "selftests-expect":
         results = parse_tap(read_text(args.tap))
         print(selftests_expect_text(results, args.tap), end="")

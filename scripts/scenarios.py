@@ -3,19 +3,21 @@
 of a run, and the runner.
 
   scenarios.py list                          every scenario: lane, make check, doc
+  scenarios.py table                         README's scenario table (generated)
   scenarios.py plan [--check] [--host NAME ...] [BOOT ...]
                                              the run's plan as JSON (make check
                                              writes it before anything runs)
   scenarios.py run KERNEL BOOT ... [--out DIR] [--results DIR]
-                   [--set KEY=VALUE ...] [--quiet]
+                   [--set KEY=VALUE ...] [--label LABEL] [--must-fail REGEX ...]
+                   [--quiet]
                                              boot KERNEL (base or series) once
                                              per named scenario and judge it
   scenarios.py check PLAN                    run the plan's boots: its groups
                                              side by side, each group in order
 
 A boot's results land in <results>/<kernel>/<boot>/ (default build/results):
-console.log, tap.txt, meta.json (what the judge expects, from the registry)
-and status.json (how the boot went; written before the lane starts, so a
+console.log, tap.txt, meta.json (what the judge expects, from the registry
+and config/flaky.toml) and status.json (how the boot went; written before the lane starts, so a
 boot that never got going says why).  --out takes the kernel's files from
 another directory (a deliberately broken variant, judged as KERNEL); --set
 overrides a registry field for this run (bench: cpus=4).
@@ -42,6 +44,7 @@ import report  # noqa: E402
 
 TOP = Path(__file__).resolve().parent.parent
 REGISTRY = TOP / "config" / "scenarios.toml"
+FLAKY = TOP / "config" / "flaky.toml"
 KERNELS = ("base", "series")
 
 
@@ -54,10 +57,13 @@ class Expect:
     """What one kernel must show in a scenario."""
     xfail: tuple = ()           # tests that must fail (the old failure)
     any: tuple = ()             # tests whose result is not judged
-    splat: str = None           # regex of a splat that must appear
+    splats: tuple = ()          # regexes of splats that must appear
+    allowed_splats: tuple = ()  # regexes of splats that may follow them
     timeout: int = None         # this kernel's timeout
     kunit: tuple = ()           # KUnit suites that must pass
     selftests: str = None       # expectations file for "selftest X" results
+    console: tuple = ()         # regexes the console must show
+    emulator_exit: bool = False  # the emulator must end by itself
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class Scenario:
     timeout: int = 300
     check: tuple = ()
     group: str = None
+    also: str = ""
     base: Expect = field(default_factory=Expect)
     series: Expect = field(default_factory=Expect)
 
@@ -85,16 +92,46 @@ class Scenario:
     def timeout_for(self, kernel):
         return self.expect(kernel).timeout or self.timeout
 
-    def meta(self, kernel):
-        """meta.json for a boot of this scenario on kernel (report.py judges it)."""
+    def meta(self, kernel, known=(), flaky=None):
+        """meta.json for a boot of this scenario on kernel (report.py judges
+        it): the registry's expectations, the known failures that apply to
+        this scenario (tolerated on the kernels they are known on) and the
+        declared flaky tests."""
         e = self.expect(kernel)
         tests = {"guest script completed": "pass"}
         tests.update({t: "fail" for t in e.xfail})
         tests.update({t: "any" for t in e.any})
-        tests.update({f"kunit {s}": "pass" for s in e.kunit})
+        kf = [dict(k, tolerated=kernel in k["kernels"]) for k in known
+              if self.name in k["boots"] or "*" in k["boots"]]
+        planned = read_test_plan(self.name, kernel)
         return {"kernel": kernel, "boot": self.name, "lane": self.lane,
-                "expect_tests": tests, "expect_splat": e.splat,
-                "selftests_expect": e.selftests}
+                "expect_tests": tests, "expect_splats": list(e.splats),
+                "allowed_splats": list(e.allowed_splats), "known_failures": kf,
+                "kunit": list(e.kunit), "selftests_expect": e.selftests,
+                "console_must": list(e.console), "emulator_exit": e.emulator_exit,
+                "flaky": flaky or {}, "planned_tests": planned}
+
+
+TEST_PLANS = TOP / "expect" / "tests"
+
+
+def read_test_plan(boot, kernel, plans=None):
+    """The test points a scenario's guest script reports on kernel, from
+    expect/tests/<boot>.txt (one name a line; "NAME [base]" or "NAME
+    [series]" for one kernel only), or None where there is no such file
+    (the selftest boots: their expectations file is their plan)."""
+    path = (plans or TEST_PLANS) / f"{boot}.txt"
+    if not path.exists():
+        return None
+    names = []
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = re.fullmatch(r"(.*?) \[(\w+)\]", line)
+        if m and m.group(2) != kernel:
+            continue
+        names.append(m.group(1) if m else line)
+    return names
 
 
 # field -> type; tuples are TOML arrays of strings
@@ -110,6 +147,8 @@ def _convert(where, key, value, typ):
         return tuple(value), None
     if typ is int and (isinstance(value, bool) or not isinstance(value, int)):
         return None, f"{where}: {key} must be an integer"
+    if typ is bool and not isinstance(value, bool):
+        return None, f"{where}: {key} must be true or false"
     if typ is str and not isinstance(value, str):
         return None, f"{where}: {key} must be a string"
     return value, None
@@ -181,11 +220,12 @@ def parse_registry(data, top=TOP):
             errors.append(f"{where}: cpu is for the qemu-x86 lane")
         for k in KERNELS:
             e = s.expect(k)
-            if e.splat:
-                try:
-                    re.compile(e.splat)
-                except re.error as err:
-                    errors.append(f"{where}: {k}.splat is not a regex: {err}")
+            for key in ("splats", "allowed_splats", "console"):
+                for rx in getattr(e, key):
+                    try:
+                        re.compile(rx)
+                    except re.error as err:
+                        errors.append(f"{where}: {k}.{key} /{rx}/ is not a regex: {err}")
             if e.selftests and k in s.check and not (top / e.selftests).is_file():
                 errors.append(f"{where}: {k}.selftests file {e.selftests} does not exist")
         scenarios[name] = s
@@ -201,6 +241,63 @@ def load(path=REGISTRY, top=TOP):
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise RegistryError(f"{path}: {e}")
     return parse_registry(data, top)
+
+
+def load_flaky(path=FLAKY):
+    """(tests, known) from config/flaky.toml: {test name: declaration} and
+    [declaration of a known failure, with its name]; RegistryError names
+    every problem."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise RegistryError(f"{path}: {e}")
+    errors, tests, known = [], {}, []
+    need = {"test": {"boots": list, "why": str, "base_rate": str, "tries": int},
+            "known": {"kernels": list, "boots": list, "match": str, "fixed_by": str, "why": str}}
+    for kind, entries in data.items():
+        if kind not in need:
+            errors.append(f"{path.name}: unknown table {kind} (test, known)")
+            continue
+        for name, d in entries.items():
+            for key, typ in need[kind].items():
+                if not isinstance(d.get(key), typ):
+                    errors.append(f"{path.name}: {kind}.{name}: {key} must be a {typ.__name__}")
+            for key in d:
+                if key not in need[kind]:
+                    errors.append(f"{path.name}: {kind}.{name}: unknown key {key}")
+            if kind == "known":
+                try:
+                    re.compile(d.get("match", ""))
+                except re.error as e:
+                    errors.append(f"{path.name}: known.{name}: match is not a regex: {e}")
+                known.append(dict(d, name=name))
+            else:
+                tests[name] = d
+    if errors:
+        raise RegistryError("\n".join(errors))
+    return tests, known
+
+
+def flaky_for(tests, boot):
+    """The declared flaky tests of one scenario."""
+    return {n: d for n, d in tests.items() if boot in d["boots"]}
+
+
+TABLE_BEGIN = "<!-- scenario table: generated by scripts/scenarios.py table -->"
+TABLE_END = "<!-- end of the generated scenario table -->"
+
+
+def table(scenarios):
+    """README's scenario table, from the registry: where each scenario runs
+    on which kernel."""
+    out = [TABLE_BEGIN, "",
+           "| scenario | lane | make check | elsewhere | what it shows |", "|---|---|---|---|---|"]
+    for s in scenarios.values():
+        check = " + ".join(s.check) if s.check else "-"
+        doc = " ".join(s.doc.split()).replace("|", "\\|")
+        out.append(f"| {s.name} | {s.lane} | {check} | {s.also or '-'} | {doc} |")
+    return "\n".join(out + ["", TABLE_END]) + "\n"
 
 
 def override(s, settings):
@@ -239,43 +336,6 @@ def plan(scenarios, check=False, boots=None, kernels=KERNELS, host=()):
     return items
 
 
-# ------------------------------------------------------------------ kunit --
-
-def kunit(kernel_tree, suite, bootdir):
-    """Parse a KUnit suite's KTAP from the console with the tree's kunit.py
-    and add one TAP line "kunit SUITE" to the boot.  kvm.ko runs its suites
-    at each load, nested after the built-in executor's empty plan: the
-    suite's first run is handed to kunit.py as a one-suite document.  A suite that is
-    missing or cut short (started, never ended) is a failure, not an error."""
-    console = (bootdir / "console.log").read_text(errors="replace") \
-        if (bootdir / "console.log").exists() else ""
-    lines = [re.sub(r"^\[\s*\d+\.\d+\] ?", "", l) for l in console.splitlines()]
-    start = next((i for i, l in enumerate(lines) if f"# Subtest: {suite}" in l), None)
-    end = None if start is None else next(
-        (i for i in range(start, len(lines))
-         if re.match(rf"\s*(not )?ok \d+ {re.escape(suite)}\b", lines[i])), None)
-    if start is None:
-        ok, note = False, "the suite never started on the console"
-    elif end is None:
-        ok, note = False, f"cut short: started at console line {start + 1}, never ended"
-    else:
-        tool = kernel_tree / "tools/testing/kunit/kunit.py"
-        # as the only suite of the document: its result line numbered 1
-        last = re.sub(r"^(\s*(?:not )?ok )\d+", r"\g<1>1", lines[end])
-        ktap = ["KTAP version 1", "1..1"] + lines[start - 1:end] + [last]
-        p = subprocess.run([sys.executable, str(tool), "parse"], input="\n".join(ktap) + "\n",
-                           capture_output=True, text=True)
-        (bootdir / f"kunit-{suite}.txt").write_text(p.stdout + p.stderr)
-        summary = [l.strip() for l in p.stdout.splitlines() if "Testing complete" in l]
-        note = summary[-1] if summary else f"kunit.py printed no summary (exit {p.returncode})"
-        ok = p.returncode == 0 and bool(re.search(r"Ran [1-9]\d* tests: passed: \d+$", note))
-    tap = bootdir / "tap.txt"
-    text = tap.read_text(errors="replace") if tap.exists() else "TAP version 13\n"
-    n = sum(1 for l in text.splitlines() if l.startswith(("ok ", "not ok ")))
-    tap.write_text(text + f"{'ok' if ok else 'not ok'} {n + 1} - kunit {suite} # {note}\n")
-    return f"kunit {suite}: {note}"
-
-
 # ---------------------------------------------------------------- decode --
 
 def decode_splats(res, out, tree, lane):
@@ -304,27 +364,37 @@ def decode_splats(res, out, tree, lane):
 
 # ----------------------------------------------------------------- runner --
 
-def run_one(s, kernel, results=TOP / "build/results", out=None, quiet=False):
-    """Boot one scenario on one kernel, post-process and judge it.  Returns
-    (boot name, verdicts); never raises for a boot that went wrong."""
-    res = Path(results) / kernel / s.name
+def run_one(s, kernel, results=TOP / "build/results", out=None, quiet=False,
+            label=None, must_fail=()):
+    """Boot one scenario on one kernel and judge it.  Returns (boot name,
+    verdicts); never raises for a boot that went wrong.  Results go to
+    <results>/<label or kernel>/<boot>/; must_fail marks a deliberately
+    broken variant's boot (report.judge_variant)."""
+    res = Path(results) / (label or kernel) / s.name
     boot.fresh_dir(res)
-    (res / "meta.json").write_text(json.dumps(s.meta(kernel), indent=1) + "\n")
+    tests, known = load_flaky()
+    flaky = flaky_for(tests, s.name)
+    meta = s.meta(kernel, known, flaky)
+    if must_fail:
+        meta["must_fail"] = list(must_fail)
+    (res / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     status = {"state": "starting", "lane": s.lane, "kernel": kernel}
     (res / "status.json").write_text(json.dumps(status) + "\n")
     out = Path(out) if out else boot.kernel_out(s.lane, kernel)
+    # the guest retries only the declared flaky tests: wb.retry=NAME:TRIES,...
+    retry = ",".join(f"{n.split()[-1]}:{d['tries']}" for n, d in flaky.items())
+    append = " ".join(a for a in (s.append, f"wb.retry={retry}" if retry else "") if a)
+    splats = s.expect(kernel).splats
     t0 = time.time()
     try:
         outcome = boot.LANES[s.lane](boot.Spec(
             name=s.name, kernel=kernel, lane=s.lane, script=f"guest/boots/{s.script}.sh",
-            cpus=s.cpus, maxcpus=s.maxcpus, devices=s.devices, append=s.append,
+            cpus=s.cpus, maxcpus=s.maxcpus, devices=s.devices, append=append,
             memory=s.memory, model=s.model, cpu=s.cpu, timeout=s.timeout_for(kernel),
-            stop_after=s.expect(kernel).splat, out=out, res=res, quiet=quiet))
+            stop_after="|".join(f"(?:{rx})" for rx in splats) or None,
+            out=out, res=res, quiet=quiet))
         status.update(state="done", how=outcome.how, started=outcome.started,
                       seconds=round(outcome.seconds, 1))
-        tree = boot.kernel_tree(s.lane, kernel)
-        for suite in s.expect(kernel).kunit:
-            print(kunit(tree, suite, res), flush=True)
     except Exception as e:     # the lane could not run: the judge says why
         status.update(state="error", why=f"{type(e).__name__}: {e}",
                       seconds=round(time.time() - t0, 1))
@@ -332,7 +402,7 @@ def run_one(s, kernel, results=TOP / "build/results", out=None, quiet=False):
     decode_splats(res, out, boot.kernel_tree(s.lane, kernel), s.lane)
     name, verdicts = report.judge_boot(res)
     bad = [v for v in verdicts if v.result == "fail"]
-    print(f"scenarios: {kernel}/{s.name}: {len(verdicts) - len(bad)} passed, {len(bad)} failed"
+    print(f"scenarios: {label or kernel}/{s.name}: {len(verdicts) - len(bad)} passed, {len(bad)} failed"
           f" in {time.time() - t0:.0f}s", flush=True)
     for v in bad:
         print(f"  not ok - {v.test}" + (f" # {v.note}" if v.note else ""), flush=True)
@@ -369,6 +439,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list")
+    sub.add_parser("table", help="README's scenario table")
     p = sub.add_parser("plan")
     p.add_argument("--check", action="store_true", help="only what make check runs")
     p.add_argument("--host", default="", help="host-side checks (stages) run before the boots, comma-separated")
@@ -379,6 +450,9 @@ def main(argv=None):
     p.add_argument("--out", help="the kernel's files (default: the lane's build/out/...)")
     p.add_argument("--results", default=str(TOP / "build/results"))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--label", help="results under RESULTS/LABEL/BOOT (default: the kernel)")
+    p.add_argument("--must-fail", action="append", default=[], metavar="REGEX",
+                   help="a broken variant's boot: some failing check must match each REGEX")
     p.add_argument("--quiet", action="store_true")
     p = sub.add_parser("check")
     p.add_argument("plan")
@@ -387,10 +461,14 @@ def main(argv=None):
 
     try:
         scenarios = load()
+        load_flaky()
         if a.cmd == "list":
             for s in scenarios.values():
                 where = "make check: " + "+".join(s.check) if s.check else "not in make check"
                 print(f"{s.name:<16} {s.lane:<10} {where:<30} {s.doc.splitlines()[0]}")
+            return 0
+        if a.cmd == "table":
+            print(table(scenarios), end="")
             return 0
         if a.cmd == "plan":
             host = [h for h in a.host.split(",") if h]
@@ -402,7 +480,7 @@ def main(argv=None):
                 if n not in scenarios:
                     raise RegistryError(f"no scenario {n!r} (scenarios.py list)")
                 s = override(scenarios[n], a.set)
-                _, verdicts = run_one(s, a.kernel, a.results, a.out, a.quiet)
+                _, verdicts = run_one(s, a.kernel, a.results, a.out, a.quiet, a.label, a.must_fail)
                 good &= not any(v.result == "fail" for v in verdicts)
             return 0 if good else 1
         if a.cmd == "check":

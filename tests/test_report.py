@@ -260,38 +260,157 @@ class ExpectTest(unittest.TestCase):
 
 
 class SplatVerdictTest(unittest.TestCase):
+    """Every splat is accounted for: an expected splat covers only the
+    splats it matches."""
 
     def splats(self, name):
         return report.scan_console(read(name))
 
+    def judge(self, log, expected=(), allowed=(), known=()):
+        return {v.test: v for v in report.judge_splats("b", self.splats(log), expected, allowed, known)}
+
     def test_no_splat_expected_and_none(self):
-        v = report.judge_splats("headline", self.splats("clean-boot.log"), None)
-        self.assertEqual((v.test, v.result), ("headline: no splat on console", "pass"))
+        v = self.judge("clean-boot.log")
+        self.assertEqual([(t, x.result) for t, x in v.items()], [("b: every splat accounted for", "pass")])
 
     def test_no_splat_expected_but_found(self):
-        v = report.judge_splats("headline", self.splats("kvm-spurious-fault-bug.log"), None)
+        v = self.judge("kvm-spurious-fault-bug.log")["b: every splat accounted for"]
         self.assertEqual(v.result, "fail")
-        self.assertEqual(v.note, "bug at line 15: kernel BUG at arch/x86/kvm/x86.c:511! (+1 more)")
+        self.assertEqual(v.note, "bug at line 15: kernel BUG at arch/x86/kvm/x86.c:511!; "
+                         "oops at line 65: BUG: kernel NULL pointer dereference, address: 0000000000000018")
 
-    def test_expected_splat_seen(self):
-        splats = self.splats("kvm-spurious-fault-bug.log")
-        for rx in [r"kernel BUG at arch/x86/kvm/x86\.c", r"RIP: 0010:kvm_spurious_fault\+",
-                   r"^BUG: kernel NULL pointer"]:
-            with self.subTest(rx=rx):
-                v = report.judge_splats("headline", splats, rx)
-                self.assertEqual((v.test, v.result), ("headline: expected splat seen", "pass"))
+    def test_expected_splat_seen_covers_only_what_it_matches(self):
+        v = self.judge("kvm-spurious-fault-bug.log", [r"kernel BUG at arch/x86/kvm/x86\.c"])
+        self.assertEqual(v[r"b: expected splat /kernel BUG at arch/x86/kvm/x86\.c/ seen"].result, "pass")
+        left = v["b: every splat accounted for"]
+        self.assertEqual(left.result, "fail")
+        self.assertIn("BUG: kernel NULL pointer dereference", left.note)
+        self.assertNotIn("kernel BUG at", left.note)
+
+    def test_recorded_base_headline_three_splats(self):
+        """base/headline's console: the BUG, then a WARNING and a general
+        protection fault; only when the fallout is declared does it pass."""
+        bug = r"kernel BUG at arch/x86/kvm/x86\.c"
+        v = self.judge("recorded-base-headline-bug.log", [bug])
+        self.assertEqual(v["b: every splat accounted for"].result, "fail")
+        self.assertIn("fpu_free_guest_fpstate", v["b: every splat accounted for"].note)
+        self.assertIn("general protection fault", v["b: every splat accounted for"].note)
+        v = self.judge("recorded-base-headline-bug.log", [bug], [r"fpu_free_guest_fpstate\+",
+                                                                  r"RIP: 0010:__schedule\+"])
+        self.assertEqual({x.result for x in v.values()}, {"pass"})
+        self.assertEqual(v["b: every splat accounted for"].note, "3 splat(s), each expected")
+
+    def test_an_allowed_splat_need_not_show(self):
+        v = self.judge("clean-boot.log", (), [r"fpu_free_guest_fpstate"])
+        self.assertEqual({x.result for x in v.values()}, {"pass"})
 
     def test_expected_splat_missing(self):
         for log in ["clean-boot.log", "warning.log"]:
             with self.subTest(log=log):
-                v = report.judge_splats("headline", self.splats(log), r"kernel BUG at")
+                v = self.judge(log, [r"kernel BUG at"])["b: expected splat /kernel BUG at/ seen"]
                 self.assertEqual(v.result, "fail")
                 self.assertTrue(v.note.startswith("no splat matches"))
 
     def test_bad_regex(self):
-        v = report.judge_splats("headline", [], "(")
-        self.assertEqual(v.result, "fail")
-        self.assertIn("bad expect_splat regex", v.note)
+        v = self.judge("clean-boot.log", ["("])
+        self.assertEqual([x.result for x in v.values()], ["fail"])
+        self.assertIn("bad expected splat regex", v["b: splat expectations"].note)
+
+    KNOWN = {"name": "vm_list-race", "fixed_by": "patch 24", "match":
+             r"general protection fault, probably for non-canonical address 0xdead0{9}\w+"
+             r"[\s\S]*RIP: 0010:kvm_arch_hardware_enable\+"}
+
+    def test_a_known_failure_tolerated_seen_or_not(self):
+        known = [dict(self.KNOWN, tolerated=True)]
+        v = self.judge("recorded-vm_list-race-gpf.log", known=known)
+        self.assertEqual({x.result for x in v.values()}, {"pass"})
+        self.assertTrue(v["b: known failure vm_list-race"].note.startswith("known failure seen: gpf at line 512"))
+        v = self.judge("clean-boot.log", known=known)
+        self.assertEqual(v["b: known failure vm_list-race"].note, "not seen this run (fixed by patch 24)")
+
+    def test_a_known_failure_on_the_fixed_kernel_fails(self):
+        v = self.judge("recorded-vm_list-race-gpf.log", known=[dict(self.KNOWN, tolerated=False)])
+        self.assertEqual(v["b: known failure vm_list-race"].result, "fail")
+        self.assertEqual(v["b: every splat accounted for"].result, "fail")
+
+    def test_a_known_failure_covers_only_its_signature(self):
+        v = self.judge("kvm-spurious-fault-bug.log", known=[dict(self.KNOWN, tolerated=True)])
+        self.assertEqual(v["b: every splat accounted for"].result, "fail")
+
+
+class GuestTapTest(unittest.TestCase):
+    """The guest's TAP from tap.txt and the console, merged by number."""
+
+    def test_a_name_reported_twice_fails(self):
+        results, problems = report.guest_results("not ok 1 - X\nok 2 - X\n", "")
+        self.assertEqual(problems, {"X": "reported 2 times: not ok 1, ok 2"})
+        v = report.judge_tests(results, {"X": "pass"}, problems=problems)
+        self.assertEqual([(x.test, x.result) for x in v], [("X", "fail")])
+
+    def test_console_and_tap_agree(self):
+        results, problems = report.guest_results(
+            "ok 1 - a guest runs\n", "wb: ok 1 - a guest r[   16.1] hrtimer: x\nwb: ok 101 - after\n")
+        self.assertEqual(problems, {})
+        self.assertEqual([(r.number, r.name) for r in results], [(1, "a guest runs"), (101, "after")])
+
+    def test_console_and_tap_disagree(self):
+        _, problems = report.guest_results("ok 1 - a\n", "wb: not ok 1 - a\n")
+        self.assertIn("tap.txt says 'ok - a', the console 'not ok - a'", problems["a"])
+
+    def test_unplanned_and_missing_results(self):
+        results = report.parse_tap("ok 1 - a\nok 2 - surprise\n")
+        v = {x.test: x for x in report.judge_tests(results, {}, planned=["a", "b"])}
+        self.assertEqual(v["surprise"].result, "fail")
+        self.assertIn("not in the plan", v["surprise"].note)
+        self.assertEqual((v["b"].result, v["b"].note), ("fail", "did not report"))
+
+    def test_a_retry_counts_only_if_declared(self):
+        results = report.parse_tap("ok 1 - selftest t # flaky: passed on attempt 2 after x\n")
+        v = report.judge_tests(results, {})
+        self.assertEqual(v[0].result, "fail")
+        self.assertIn("not declared flaky", v[0].note)
+        v = report.judge_tests(results, {}, flaky={"selftest t": {"why": "TSC"}})
+        self.assertEqual(v[0].result, "flaky")
+
+
+class KunitJudgeTest(unittest.TestCase):
+    """KUnit verdicts come from the console's KTAP, every run of a suite."""
+
+    RUN = ("[    1.0]     KTAP version 1\n[    1.0]     # Subtest: s\n[    1.0]     1..2\n"
+           "[    1.0]     ok 1 a\n[    1.0]     {b}\n[    1.0] # s: pass:2\n[    1.0] {end} 1 s\n")
+
+    def judge(self, text):
+        return {v.test: v for v in report.judge_kunit("s", text)}
+
+    def test_a_recorded_suite_passes(self):
+        v = report.judge_kunit("kvm-x86-cr4-compat", read("recorded-series-main-clean.log"))
+        self.assertEqual({x.result for x in v}, {"pass"})
+        self.assertEqual(len(v), 12)
+        self.assertEqual(v[0].note, "2 run(s), 11 cases, 22 results")
+
+    def test_cut_short(self):
+        v = self.judge("[    1.0]     # Subtest: s\n[    1.0]     1..2\n[    1.0]     ok 1 a\n"
+                       "[    1.1] Kernel panic - not syncing\n")
+        self.assertEqual(v["kunit s"].result, "fail")
+        self.assertIn("cut short", v["kunit s"].note)
+
+    def test_missing(self):
+        v = self.judge("wb: guest up\n")
+        self.assertEqual(v["kunit s"].result, "fail")
+        self.assertIn("never started", v["kunit s"].note)
+
+    def test_a_failing_case_in_one_run_of_two(self):
+        text = self.RUN.format(b="ok 2 b", end="ok") + self.RUN.format(b="not ok 2 b", end="not ok")
+        v = self.judge(text)
+        self.assertEqual(v["kunit s: b"].result, "fail")
+        self.assertEqual(v["kunit s: b"].note, "failed in 1 of 2 runs")
+        self.assertEqual(v["kunit s: a"].result, "pass")
+
+    def test_a_case_twice_or_missing_fails(self):
+        v = self.judge(self.RUN.format(b="ok 2 a", end="ok"))
+        self.assertIn("reports a twice", v["kunit s"].note)
+        v = self.judge(self.RUN.format(b="", end="ok"))
+        self.assertIn("planned 2 cases, reported 1", v["kunit s"].note)
 
 
 class SelftestTest(unittest.TestCase):
@@ -382,7 +501,8 @@ class BootAndSummaryTest(unittest.TestCase):
         self.base = self.make_boot("base", "headline", "kvm-spurious-fault-bug.log", BASE_TAP, {
             "expect_tests": {"kvm modules load": "pass",
                              "cpu2 offline/online with a running vcpu": "fail"},
-            "expect_splat": r"kernel BUG at arch/x86/kvm/x86\.c",
+            "expect_splats": [r"kernel BUG at arch/x86/kvm/x86\.c"],
+            "allowed_splats": [r"RIP: 0010:free_loaded_vmcs\+"],
         })
         expect = self.top / "expect" / "selftests-base.txt"
         expect.parent.mkdir()
@@ -408,7 +528,7 @@ class BootAndSummaryTest(unittest.TestCase):
             ("selftest hardware_disable_test", "pass"),
             ("selftest xapic_state_test", "pass"),
             ("s2idle cycle with a running vcpu", "fail"),
-            ("headline: no splat on console", "pass"),
+            ("headline: every splat accounted for", "pass"),
         ])
         self.assertEqual(verdicts[3].note, "base: fail, now: ok")
 
@@ -443,13 +563,15 @@ class BootAndSummaryTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertEqual(out.splitlines(), [
             "TAP version 13",
-            "1..6",
+            "1..7",
             "ok 1 - kvm modules load",
             "ok 2 - cpu2 offline/online with a running vcpu # old failure reproduced",
             "ok 3 - selftest kvm_create_max_vcpus",
             "not ok 4 - selftest hardware_disable_test # not ok (no expectation set)",
             "ok 5 - selftest xapic_state_test # SKIP x2APIC not available",
-            "ok 6 - headline: expected splat seen # bug at line 15: kernel BUG at arch/x86/kvm/x86.c:511!",
+            "ok 6 - headline: expected splat /kernel BUG at arch/x86/kvm/x86\\.c/ seen # bug at line 15:"
+            " kernel BUG at arch/x86/kvm/x86.c:511!",
+            "ok 7 - headline: every splat accounted for # 2 splat(s), each expected",
         ])
 
     def test_summary(self):
@@ -458,9 +580,9 @@ class BootAndSummaryTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         lines = out.splitlines()
         self.assertEqual(lines[-3:], [
-            "base: 4 passed, 1 failed, 1 skipped",
+            "base: 5 passed, 1 failed, 1 skipped",
             "series: 6 passed, 1 failed",
-            "10 passed, 2 failed, 1 skipped",
+            "11 passed, 2 failed, 1 skipped",
         ])
         self.assertIn("| headline | s2idle cycle with a running vcpu | FAIL | did not report |", lines)
         self.assertIn("## series", lines)
@@ -488,30 +610,22 @@ class BootAndSummaryTest(unittest.TestCase):
 
 
 class ConsoleTapTest(unittest.TestCase):
-    """boot.merge_console_tap: the Bochs lane has no results share, so its
-    TAP comes only from the console's "wb: ok ..." lines."""
+    """The Bochs lane has no results share: its TAP comes only from the
+    console's "wb: ok ..." lines, which the judge reads."""
 
     def test_bochs_console_gives_every_result(self):
-        import boot
-        with tempfile.TemporaryDirectory() as d:
-            res = Path(d)
-            (res / "console.log").write_text(read("recorded-series-intel-bochs.log"))
-            boot.merge_console_tap(res)
-            results = report.parse_tap((res / "tap.txt").read_text())
+        results, problems = report.guest_results("", read("recorded-series-intel-bochs.log"))
+        self.assertEqual(problems, {})
         self.assertEqual(len(results), 32)
         self.assertEqual({r.status for r in results}, {"ok"})
         self.assertEqual(results[0].name, "kvm and kvm-intel load")
         self.assertEqual(results[-1].name, "guest script completed")
 
-    def test_existing_tap_lines_are_not_doubled(self):
-        import boot
-        with tempfile.TemporaryDirectory() as d:
-            res = Path(d)
-            (res / "console.log").write_text("wb: ok 1 - a\nwb: not ok 2 - b # exit 1\n")
-            (res / "tap.txt").write_text("TAP version 13\nok 1 - a\n")
-            boot.merge_console_tap(res)
-            self.assertEqual((res / "tap.txt").read_text(),
-                             "TAP version 13\nok 1 - a\nnot ok 2 - b # exit 1\n")
+    def test_results_in_both_records_are_not_doubled(self):
+        results, problems = report.guest_results("TAP version 13\nok 1 - a\n",
+                                                 "wb: ok 1 - a\nwb: not ok 2 - b # exit 1\n")
+        self.assertEqual(problems, {})
+        self.assertEqual([(r.name, r.status) for r in results], [("a", "ok"), ("b", "not ok")])
 
 
 class EmulatorDiedTest(unittest.TestCase):
@@ -621,3 +735,79 @@ class DecodedFrameTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OfflineRejudgeTest(unittest.TestCase):
+    """report.py boot DIR re-judges a recorded boot from its raw records:
+    plant one fault in a clean recorded boot and the verdict changes."""
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.d = Path(tmp.name) / "series" / "main"
+        self.d.mkdir(parents=True)
+        self.console = read("recorded-series-main-clean.log")
+        self.meta = {"kernel": "series", "boot": "main", "kunit": ["kvm-x86-cr4-compat"],
+                     "expect_tests": {}}   # (recorded before init.sh printed its last result)
+
+    def judge(self, console=None, tap=None, meta=None):
+        (self.d / "console.log").write_text(console or self.console)
+        if tap is not None:
+            (self.d / "tap.txt").write_text(tap)
+        (self.d / "meta.json").write_text(json.dumps(meta or self.meta))
+        rc, out = run_main("boot", str(self.d))
+        return rc, [l for l in out.splitlines() if l.startswith("not ok")]
+
+    def plant(self, after, text):
+        i = self.console.index(after) + len(after)
+        return self.console[:i] + text + self.console[i:]
+
+    def test_the_recorded_boot_passes(self):
+        self.assertEqual(self.judge(), (0, []))
+
+    def test_a_second_splat_after_the_expected_one(self):
+        warn = ("[   20.000001] WARNING: CPU: 0 PID: 1 at virt/kvm/kvm_main.c:5000 kvm_init+0x1/0x2 [kvm]\n"
+                "[   20.000002] ---[ end trace 0000000000000000 ]---\n")
+        oops = ("[   20.100000] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
+                "[   20.100001] Oops: 0000 [#1] PREEMPT SMP\n")
+        meta = dict(self.meta, expect_splats=[r"kvm_main\.c:\d+ kvm_init\+"])
+        console = self.plant("wb: ok 4 - kvm-amd loads\n", warn)
+        self.assertEqual(self.judge(console, meta=meta), (0, []))
+        rc, bad = self.judge(self.plant("wb: ok 4 - kvm-amd loads\n", warn + oops), meta=meta)
+        self.assertEqual(rc, 1)
+        self.assertEqual(len(bad), 1)
+        self.assertIn("main: every splat accounted for # oops at line", bad[0])
+        self.assertIn("BUG: kernel NULL pointer dereference", bad[0])
+
+    def test_a_tap_name_reported_twice(self):
+        console = self.plant("wb: ok 4 - kvm-amd loads\n", "wb: not ok 40 - a guest runs # exit 1\n")
+        rc, bad = self.judge(console)
+        self.assertEqual(rc, 1)
+        self.assertEqual([l.split(" - ", 1)[1] for l in bad],
+                         ["a guest runs # reported 2 times: not ok 40, ok 5"])
+
+    def test_one_number_twice(self):
+        console = self.plant("wb: ok 4 - kvm-amd loads\n", "wb: ok 4 - something else\n")
+        rc, bad = self.judge(console)
+        self.assertEqual(rc, 1)
+        self.assertIn("kvm-amd loads # test 4 reported twice: 'ok - kvm-amd loads', 'ok - something else'",
+                      bad[0])
+
+    def test_a_test_failing_one_run_in_three(self):
+        """The guest retried an undeclared test: it fails; declared, it is flaky."""
+        console = self.plant("wb: ok 4 - kvm-amd loads\n",
+                             "wb: ok 50 - selftest x # flaky: passed on attempt 2 after 254: x.c:1\n")
+        rc, bad = self.judge(console)
+        self.assertEqual(rc, 1)
+        self.assertIn("not declared flaky", bad[0])
+        rc, out = 0, None
+        meta = dict(self.meta, flaky={"selftest x": {"why": "w", "tries": 3}})
+        self.assertEqual(self.judge(console, meta=meta), (0, []))
+
+    def test_a_kunit_case_failing_in_a_later_run(self):
+        console = self.console.replace("    ok 2 cr4_lacks_la57", "    not ok 2 cr4_lacks_la57", 2)
+        console = console.replace("    not ok 2 cr4_lacks_la57", "    ok 2 cr4_lacks_la57", 1)
+        rc, bad = self.judge(console)
+        self.assertEqual(rc, 1)
+        self.assertEqual([l.split(" - ", 1)[1] for l in bad],
+                         ["kunit kvm-x86-cr4-compat: cr4_lacks_la57 # failed in 1 of 2 runs"])

@@ -82,14 +82,46 @@ class RegistryTest(unittest.TestCase):
         base, series = s.meta("base"), s.meta("series")
         self.assertEqual(base["expect_tests"]["onlining CPU 2 without SVM is refused"], "fail")
         self.assertEqual(base["expect_tests"]["the running VM kept running"], "any")
-        self.assertRegex("kernel BUG at arch/x86/kvm/x86.c:511!", base["expect_splat"])
+        self.assertRegex("kernel BUG at arch/x86/kvm/x86.c:511!", base["expect_splats"][0])
         self.assertEqual(series["expect_tests"], {"guest script completed": "pass"})
-        self.assertIsNone(series["expect_splat"])
+        self.assertEqual(series["expect_splats"], [])
         self.assertEqual(s.timeout_for("base"), 120)
         self.assertEqual(s.timeout_for("series"), 300)
         main = scenarios.load()["main"]
-        self.assertEqual(main.meta("series")["expect_tests"]["kunit kvm-x86-cr4-compat"], "pass")
-        self.assertNotIn("kunit kvm-x86-cr4-compat", main.meta("base")["expect_tests"])
+        self.assertIn("kvm-x86-cr4-compat", main.meta("series")["kunit"])
+        self.assertEqual(main.meta("base")["kunit"], [])
+
+    def test_flaky_and_known_failures(self):
+        """config/flaky.toml: a known failure is tolerated on the kernels it
+        is known on and named on the others; a flaky test reaches only the
+        boots that run it."""
+        tests, known = scenarios.load_flaky()
+        self.assertIn("selftest tsc_msrs_test", scenarios.flaky_for(tests, "selftests"))
+        self.assertEqual(scenarios.flaky_for(tests, "main"), {})
+        stress = scenarios.load()["stress"]
+        kb = {k["name"]: k for k in stress.meta("base", known)["known_failures"]}
+        ks = {k["name"]: k for k in stress.meta("series", known)["known_failures"]}
+        self.assertTrue(kb["vm_list-race"]["tolerated"])
+        self.assertFalse(ks["vm_list-race"]["tolerated"])
+
+    def test_flaky_file_errors(self):
+        with tempfile.TemporaryDirectory() as d:
+            f = Path(d) / "flaky.toml"
+            f.write_text('[test."x"]\nboots = ["a"]\nwhy = "w"\ntries = "3"\n[known.k]\nmatch = "("\n')
+            with self.assertRaises(scenarios.RegistryError) as e:
+                scenarios.load_flaky(f)
+            for msg in ["test.x: base_rate must be a str", "test.x: tries must be a int",
+                        "known.k: match is not a regex", "known.k: fixed_by must be a str"]:
+                self.assertIn(msg, str(e.exception))
+
+    def test_the_readme_table_is_the_registry(self):
+        """README's scenario table is generated (scenarios.py table): which
+        kernels run which scenario is never written by hand."""
+        readme = (TOP / "README.md").read_text()
+        begin, end = readme.index(scenarios.TABLE_BEGIN), readme.index(scenarios.TABLE_END)
+        self.assertEqual(readme[begin:end + len(scenarios.TABLE_END)] + "\n",
+                         scenarios.table(scenarios.load()),
+                         "README.md's scenario table is stale: python3 scripts/scenarios.py table")
 
     def test_override(self):
         s = scenarios.override(scenarios.load()["bench"], ["cpus=4", "maxcpus=4", "append=x y"])
@@ -192,43 +224,6 @@ class PlanJudgingTest(unittest.TestCase):
                             str(self.res), "--plan", str(plan)], capture_output=True, text=True)
         self.assertEqual(p.returncode, 1)
         self.assertTrue(p.stdout.rstrip().endswith("3 passed, 1 failed"), p.stdout)
-
-
-class KunitTest(unittest.TestCase):
-    """scenarios.kunit: a suite cut short or missing is a failed test, not
-    an exception that stops the boots after it."""
-
-    def setUp(self):
-        self.d = Path(tempfile.mkdtemp())
-        self.addCleanup(shutil.rmtree, self.d)
-        (self.d / "tap.txt").write_text("TAP version 13\nok 1 - a\n")
-
-    def last(self):
-        return report.parse_tap((self.d / "tap.txt").read_text())[-1]
-
-    def test_cut_short(self):
-        (self.d / "console.log").write_text(
-            "[    1.0] KTAP version 1\n[    1.0]     # Subtest: kvm-x86-cr4-compat\n"
-            "[    1.0]     ok 1 cr4_none_missing\n[    1.1] Kernel panic - not syncing\n")
-        note = scenarios.kunit(TOP / "build/nonexistent", "kvm-x86-cr4-compat", self.d)
-        self.assertIn("cut short", note)
-        r = self.last()
-        self.assertEqual((r.name, r.status), ("kunit kvm-x86-cr4-compat", "not ok"))
-
-    def test_missing(self):
-        (self.d / "console.log").write_text("wb: guest up\n")
-        scenarios.kunit(TOP / "build/nonexistent", "kvm-x86-cr4-compat", self.d)
-        self.assertEqual(self.last().status, "not ok")
-        self.assertIn("never started", self.last().reason)
-
-    @unittest.skipUnless((TOP / "build/linux/tools/testing/kunit/kunit.py").exists(),
-                         "needs the base tree (make base)")
-    def test_a_recorded_suite_passes(self):
-        (self.d / "console.log").write_text((DATA / "recorded-series-main-clean.log").read_text())
-        scenarios.kunit(TOP / "build/linux", "kvm-x86-cr4-compat", self.d)
-        r = self.last()
-        self.assertEqual(r.status, "ok", r.reason)
-        self.assertRegex(r.reason, r"Ran \d+ tests: passed: \d+")
 
 
 class GuestTreeTest(unittest.TestCase):

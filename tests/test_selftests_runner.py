@@ -1,9 +1,10 @@
 """Unit tests for guest/boots/selftests.sh, the guest's selftest runner, run
 on the host against stand-in selftests (shell scripts) installed as the
 kernel tree's kselftest layout (its run_kselftest.sh and kselftest/runner.sh,
-from the base in build/linux: run "make base" first) in a scratch workbench:
-what it reports for a test that passes, skips, fails once, fails every time,
-times out, or did not build.
+from the base in build/linux) in a scratch workbench: what it reports for a
+test that passes, skips, fails once, fails every time, times out, or did not
+build, and that only the tests declared flaky (WB_RETRY) are run again.
+Skipped without the base tree (run "make base" first).
 
     python3 tests/test_selftests_runner.py -v
 """
@@ -20,6 +21,17 @@ TOP = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TOP / "scripts"))
 import report  # noqa: E402
 
+TREE = TOP / "build/linux"
+
+
+def have_base():
+    """True if the base kernel tree (scripts/base.sh) is there."""
+    try:
+        return subprocess.run(["git", "-C", str(TREE), "rev-parse", "-q", "--verify", "base^{commit}"],
+                              capture_output=True).returncode == 0
+    except OSError:
+        return False
+
 # name -> body of a stand-in selftest ($COUNT: a file counting its runs)
 FAKES = {
     "passes": "exit 0",
@@ -31,9 +43,14 @@ FAKES = {
     "args": '[ "$*" = "-b 64M" ] || { echo "FAIL: arguments \'$*\'"; exit 1; }',
     "broken": ('n=$(cat "$COUNT.broken" 2>/dev/null || echo 0); echo $((n + 1)) > "$COUNT.broken"\n'
                'echo "==== Test Assertion Failure ===="; echo "  x86_64/broken.c:9: r == 0"; exit 254'),
+    "fails": ('n=$(cat "$COUNT.fails" 2>/dev/null || echo 0); echo $((n + 1)) > "$COUNT.fails"\n'
+              'echo "==== Test Assertion Failure ===="; echo "  x86_64/fails.c:5: r == 0"; exit 254'),
 }
+# the tests declared flaky (config/flaky.toml, wb.retry= on a boot): NAME:TRIES
+RETRY = "flaky:3,broken:3,hangs:3"
 
 
+@unittest.skipUnless(have_base(), f"needs the kselftest runner of the base tree {TREE} (make base)")
 class SelftestsRunnerTest(unittest.TestCase):
     """The runner runs once (setUpClass); each test looks at one result."""
 
@@ -53,15 +70,14 @@ class SelftestsRunnerTest(unittest.TestCase):
         (top / "guest/lib.sh").write_text(lib)
         shutil.copy(TOP / "guest/boots/selftests.sh", top / "guest/boots/")
         (top / "config/selftests-check.txt").write_text(
-            "# comment\npasses\nskips\nflaky\nbroken\nhangs\nargs -b 64M  # arguments\nmissing\n")
+            "# comment\npasses\nskips\nflaky\nbroken\nfails\nhangs\nargs -b 64M  # arguments\nmissing\n")
         st = top / "build/out/k/selftests"
         (st / "kselftest").mkdir(parents=True)
         (st / "kvm").mkdir()
-        tree = TOP / "build/linux"
         for f in ("run_kselftest.sh", "kselftest/runner.sh", "kselftest/prefix.pl"):
-            p = subprocess.run(["git", "-C", str(tree), "show", f"base:tools/testing/selftests/{f}"],
+            p = subprocess.run(["git", "-C", str(TREE), "show", f"base:tools/testing/selftests/{f}"],
                                capture_output=True, text=True)
-            assert p.returncode == 0, f"the kselftest runner from {tree} (make base): {p.stderr}"
+            assert p.returncode == 0, f"the kselftest runner from {TREE} (make base): {p.stderr}"
             (st / f).write_text(p.stdout)
             (st / f).chmod(0o755)
         (st / "kvm/settings").write_text("timeout=5\n")
@@ -80,7 +96,7 @@ class SelftestsRunnerTest(unittest.TestCase):
     @classmethod
     def _run_runner(self):
         env = dict(os.environ, WB_TOP=str(self.top), WB_KERNEL="k", WB_OUT=str(self.top / "build/out/k"),
-                   WB_RESULTS=str(self.results), COUNT=str(self.dir / "count"))
+                   WB_RESULTS=str(self.results), WB_RETRY=RETRY, COUNT=str(self.dir / "count"))
         p = subprocess.run(["bash", str(self.top / "guest/boots/selftests.sh")], env=env,
                            capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
@@ -94,7 +110,8 @@ class SelftestsRunnerTest(unittest.TestCase):
 
     def test_results(self):
         r = self.run_runner()
-        self.assertEqual(list(r), ["selftest " + n for n in ("passes", "skips", "flaky", "broken", "hangs", "args", "missing")])
+        self.assertEqual(list(r), ["selftest " + n for n in ("passes", "skips", "flaky", "broken", "fails", "hangs",
+                                                             "args", "missing")])
         self.assertEqual((r["selftest passes"].status, r["selftest passes"].reason), ("ok", ""))
         self.assertEqual(r["selftest skips"].status, "skip")
         self.assertEqual((r["selftest missing"].status, r["selftest missing"].reason), ("skip", "did not build"))
@@ -114,6 +131,13 @@ class SelftestsRunnerTest(unittest.TestCase):
         self.assertIn("broken.c:9", r.reason)
         self.assertEqual(self.runs("broken"), 3)
 
+    def test_a_test_not_declared_flaky_runs_once(self):
+        r = self.run_runner()["selftest fails"]
+        self.assertEqual(r.status, "not ok")
+        self.assertIn("failed 1 of 1 attempts", r.reason)
+        self.assertIn("fails.c:5", r.reason)
+        self.assertEqual(self.runs("fails"), 1)
+
     def test_arguments_from_the_list_reach_the_test(self):
         r = self.run_runner()["selftest args"]
         self.assertEqual(r.status, "ok", r.reason)
@@ -127,7 +151,8 @@ class SelftestsRunnerTest(unittest.TestCase):
     def test_judged_against_the_base(self):
         """A flaky pass is no regression; a test failing every time is."""
         r = self.run_runner()
-        expect = {"passes": "pass", "flaky": "pass", "broken": "pass", "hangs": "pass", "args": "pass", "skips": "skip", "missing": "skip"}
+        expect = {"passes": "pass", "flaky": "pass", "broken": "pass", "fails": "pass", "hangs": "pass",
+                  "args": "pass", "skips": "skip", "missing": "skip"}
         verdicts = {n: report.judge_selftest(n, expect[n[len("selftest "):]], t) for n, t in r.items()}
         self.assertEqual(verdicts["selftest flaky"].result, "pass")
         self.assertIn("flaky", verdicts["selftest flaky"].note)

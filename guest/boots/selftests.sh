@@ -1,7 +1,8 @@
 # The KVM selftests built from this kernel's tree, run by the tree's own
 # kselftest runner (run_kselftest.sh: the timeout of kvm/settings, KSFT_SKIP,
-# arguments from KSELFTEST_<NAME>_ARGS),
-# one test at a time so that a failure can be retried.  wb.selftests=all runs
+# arguments from KSELFTEST_<NAME>_ARGS), one test at a time.  Only a test
+# declared flaky (config/flaky.toml, which scripts/scenarios.py passes as
+# wb.retry=NAME:TRIES,...) is run again after a failure.  wb.selftests=all runs
 # every one that built (kselftest-list.txt); wb.selftests=LIST those in
 # config/selftests-LIST.txt (default: check).  One TAP line "selftest NAME"
 # each; their output is kept in the results directory.
@@ -32,10 +33,13 @@ for t in $tests; do
 		skip "selftest $t" "did not build"
 		continue
 	fi
-	# A test that fails and then passes is reported as flaky, not as a
-	# pass: tsc_msrs_test fails about 1 run in 25 on the base under TCG
-	# (guest TSC unstable), so one failure is not a regression.  A test
-	# that fails every attempt fails; a timeout is not retried.
+	# A declared flaky test that fails and then passes is reported as
+	# flaky, not as a pass; one that fails every try fails; a timeout is
+	# not retried.  Every other test runs once.
+	maxtries=1
+	for r in $(echo "${WB_RETRY:-}" | tr , ' '); do
+		[ "${r%:*}" = "$t" ] && maxtries=${r##*:}
+	done
 	tries=0 fails=""
 	while :; do
 		tries=$((tries + 1))
@@ -59,7 +63,7 @@ for t in $tests; do
 		mv "$logs/$t.log" "$logs/$t.try$tries.log"
 		echo "selftest $t: attempt $tries failed (${res##*# }), log $t.try$tries.log:"
 		grep -A3 -m1 -iE 'assert|fail' "$logs/$t.try$tries.log"
-		[ $tries -lt "${WB_SELFTEST_TRIES:-3}" ] || break
+		[ $tries -lt "$maxtries" ] || break
 	done
 	case $res in
 	"ok "*"# SKIP"*) skip "selftest $t" "$(grep -m1 -i 'skip' "$logs/$t.log" | sed 's/^[# ]*//' | cut -c1-100) (${took}s)" ;;
