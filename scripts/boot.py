@@ -51,6 +51,12 @@ QEMU_X86_CPU = "qemu64,svm=on,npt=on,la57=on"   # the feat=on form, see README
 QEMU_X86_CPU_TYPE = "qemu64-x86_64-cpu"
 BOCHS_MODEL = "corei7_haswell_4770"             # corei7_skylake_x: fpu WARNING at boot
 CONSOLE_ARGS = "panic=-1 nokaslr loglevel=7 printk.time=1"
+# the emulator each lane runs (tests/test_boot.py puts a stand-in here)
+EMULATORS = {"qemu-x86": "qemu-system-x86_64", "bochs": "bochs", "qemu-arm64": "qemu-system-aarch64"}
+# how long follow() lets a boot go on after its console shows how it ends
+STOP_DONE = 2        # s after "wb: script done" or a kernel panic
+STOP_SPLAT = 15      # s after the expected splat (Spec.stop_after)
+STOP_FATAL = 60      # s after a kernel BUG or Oops
 FATAL_RE = re.compile(r"kernel BUG at|Internal error: Oops|BUG: kernel NULL pointer|"
                       r"general protection fault")
 
@@ -104,25 +110,6 @@ def require(*paths, hint="run 'make build'"):
                                     f" missing: {hint}")
 
 
-def merge_console_tap(res):
-    """Add to tap.txt the TAP lines the guest printed on the console ("wb: ok
-    ...") that tap.txt lacks."""
-    tap = res / "tap.txt"
-    have = tap.read_text(errors="replace").splitlines() if tap.exists() else ["TAP version 13"]
-    names = {l.split(" - ", 1)[1].split(" # ")[0] for l in have if " - " in l}
-    added = []
-    for line in (res / "console.log").read_text(errors="replace").splitlines():
-        if line.startswith(("wb: ok ", "wb: not ok ")) and " - " in line:
-            # a kernel message may have been printed into the line's end
-            t = re.sub(r"\[\s*\d+\.\d+\].*$", "", line[4:]).rstrip()
-            name = t.split(" - ", 1)[1].split(" # ")[0]
-            if name not in names:
-                added.append(t)
-                names.add(name)
-    if added:
-        tap.write_text("\n".join(have + added) + "\n")
-
-
 def follow(spec, proc, on_line=None, stop=None):
     """Follow console.log while the emulator runs; returns an Outcome.
     on_line(line) is called for every console line; stop() ends the boot
@@ -132,6 +119,7 @@ def follow(spec, proc, on_line=None, stop=None):
     with open(spec.res / "console.log", errors="replace") as con:
         partial = ""
         while how is None:
+            exited = proc.poll() is not None   # before the read: its last lines are read
             chunk = con.read()
             lines = (partial + chunk).split("\n")
             partial = lines.pop()
@@ -145,18 +133,18 @@ def follow(spec, proc, on_line=None, stop=None):
                     on_line(line)
                 if end_at is None:
                     if line.startswith("wb: script done"):
-                        end_at, why = time.time() + 2, "the guest script finished"
+                        end_at, why = time.time() + STOP_DONE, "the guest script finished"
                     elif "Kernel panic - not syncing" in line:
-                        end_at, why = time.time() + 2, "a kernel panic"
+                        end_at, why = time.time() + STOP_DONE, "a kernel panic"
                     elif spec.stop_after and re.search(spec.stop_after, line):
-                        end_at, why = time.time() + 15, "15 s after the expected splat"
+                        end_at, why = time.time() + STOP_SPLAT, f"{STOP_SPLAT} s after the expected splat"
                     elif FATAL_RE.search(line):
                         # the task died, and what waits for it may never
                         # end: the judge fails the boot on the splat anyway
-                        end_at, why = time.time() + 60, "60 s after a kernel BUG or Oops"
+                        end_at, why = time.time() + STOP_FATAL, f"{STOP_FATAL} s after a kernel BUG or Oops"
             if end_at and time.time() > end_at:
                 how = f"stopped: {why}"
-            elif proc.poll() is not None:
+            elif exited and not chunk:
                 how = f"the emulator exited ({proc.returncode})"
             elif time.time() - t0 > spec.timeout:
                 how = f"killed after the {spec.timeout} s timeout"
@@ -175,11 +163,11 @@ def last_lines(path, n=3):
 
 
 def finish(spec, proc, outcome, kill):
-    """Stop the emulator, merge the console's TAP, note how the boot ended."""
+    """Stop the emulator and note how the boot ended (the guest's TAP on the
+    console stays there: the judge reads it, scripts/report.py)."""
     if proc.poll() is None:
         kill()
     proc.wait()
-    merge_console_tap(spec.res)
     if not outcome.started:
         # an emulator that died at start may not have opened its log file:
         # then its terminal output says why (Bochs' abort message)
@@ -242,6 +230,10 @@ class Qmp:
         self.file.flush()
         return self._read()
 
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
 
 def qemu_x86(spec):
     refuse_hidden_top()
@@ -254,7 +246,7 @@ def qemu_x86(spec):
         f"init={TOP}/guest/init.sh",
         f"wb.script={TOP / spec.script} wb.kernel={spec.kernel} wb.top={TOP}",
         f"wb.out={spec.out}", CONSOLE_ARGS, spec.append])
-    cmd = ["qemu-system-x86_64", "-machine", "q35",
+    cmd = [EMULATORS["qemu-x86"], "-machine", "q35",
            # one host thread for all vCPUs: multi-threaded TCG left stale
            # int3 at patched sites (README)
            "-accel", "tcg,thread=single", "-cpu", spec.cpu or QEMU_X86_CPU,
@@ -298,6 +290,8 @@ def qemu_x86(spec):
     finally:
         hostlog.close()
     outcome = finish(spec, proc, outcome, proc.kill)
+    for q in qmp:
+        q.close()
     qmp_path.unlink(missing_ok=True)
     return outcome
 
@@ -435,7 +429,10 @@ def drain_bochs_screen(term_log, screen_log, proc, wait=120):
             time.sleep(0.1)
     if m is None:
         return
-    fd = os.open(m.group(1), os.O_RDONLY | os.O_NOCTTY)
+    try:
+        fd = os.open(m.group(1), os.O_RDONLY | os.O_NOCTTY)
+    except OSError:                 # Bochs has exited, its pty with it
+        return
     try:
         try:
             tty.setraw(fd)
@@ -471,7 +468,7 @@ def bochs(spec):
     # instruction unless its command file says "c"
     (work / "cmds").write_text("c\n")
     (spec.res / "console.log").write_text("")
-    cmd = f"bochs -q -f {rc} -rc {work / 'cmds'}"
+    cmd = f"{EMULATORS['bochs']} -q -f {rc} -rc {work / 'cmds'}"
     (spec.res / "emulator-cmdline").write_text(cmd + "\n")
     # script(1) gives Bochs a terminal; Bochs runs in a session of its own
     pidfile = work / "bochs.pid"
@@ -496,7 +493,9 @@ def bochs(spec):
 
     outcome = follow(spec, proc)
     kill()
-    return finish(spec, proc, outcome, kill)
+    outcome = finish(spec, proc, outcome, kill)
+    proc.stdin.close()
+    return outcome
 
 
 # ------------------------------------------------------------ qemu-arm64 --
@@ -578,7 +577,7 @@ def qemu_arm64(spec):
         "console=ttyAMA0 earlycon panic=-1 loglevel=7 printk.time=1",
         f"wb.script=/wb/{spec.script} wb.kernel={spec.kernel} wb.top=/wb wb.out=/wb/out",
         "wb.lane=arm64", spec.append]).strip()
-    cmd = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max",
+    cmd = [EMULATORS["qemu-arm64"], "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max",
            "-smp", str(spec.cpus), "-accel", "tcg,thread=single", "-m", spec.memory,
            "-nodefaults", "-display", "none", "-no-reboot",
            "-chardev", f"file,id=con,path={spec.res / 'console.log'}", "-serial", "chardev:con",
