@@ -3,7 +3,8 @@
 # apt-get.  Idempotent, and fast when everything is there already.
 set -euo pipefail
 pkgs=(
-	linux-source-6.1                            # the base
+	linux-source-6.1 linux-source-6.12          # the bases (6.12: bookworm-security)
+	b4                                          # preparing the series for posting
 	build-essential bc flex bison libelf-dev libssl-dev cpio kmod rsync xz-utils
 	git ccache sparse codespell python3 python3-ply python3-git perl    # build, review gates
 	qemu-system-x86                             # boots (and the L2 guest)
