@@ -102,7 +102,7 @@ class Scenario:
         tests.update({t: "fail" for t in e.xfail})
         tests.update({t: "any" for t in e.any})
         kf = [dict(k, tolerated=kernel in k["kernels"]) for k in known
-              if self.name in k["boots"] or "*" in k["boots"]]
+              if self.lane in k["lanes"] and (self.name in k["boots"] or "*" in k["boots"])]
         planned = read_test_plan(self.name, kernel)
         return {"kernel": kernel, "boot": self.name, "lane": self.lane,
                 "expect_tests": tests, "expect_splats": list(e.splats),
@@ -254,7 +254,8 @@ def load_flaky(path=FLAKY):
         raise RegistryError(f"{path}: {e}")
     errors, tests, known = [], {}, []
     need = {"test": {"boots": list, "why": str, "base_rate": str, "tries": int},
-            "known": {"kernels": list, "boots": list, "match": str, "fixed_by": str, "why": str}}
+            "known": {"kernels": list, "lanes": list, "boots": list, "match": str, "fixed_by": str,
+                      "why": str}}
     for kind, entries in data.items():
         if kind not in need:
             errors.append(f"{path.name}: unknown table {kind} (test, known)")

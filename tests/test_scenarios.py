@@ -104,6 +104,23 @@ class RegistryTest(unittest.TestCase):
         self.assertTrue(kb["vm_list-race"]["tolerated"])
         self.assertFalse(ks["vm_list-race"]["tolerated"])
 
+    def test_test_plans(self):
+        """expect/tests/NAME.txt: the names a guest script reports, per kernel."""
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            for k, console in (("base", "wb: ok 1 - a\nwb: not ok 2 - b\n"),
+                               ("series", "wb: ok 1 - a\nwb: ok 2 - c\nwb: ok 3 - guest script completed\n")):
+                (d / k / "x").mkdir(parents=True)
+                (d / k / "x" / "console.log").write_text(console)
+                (d / k / "x" / "meta.json").write_text(json.dumps({"kernel": k}))
+            text = report.test_plan_text([d / "base/x", d / "series/x"])
+            self.assertEqual([l for l in text.splitlines() if not l.startswith("#")],
+                             ["a", "b [base]", "c [series]"])
+            (d / "x.txt").write_text(text)
+            self.assertEqual(scenarios.read_test_plan("x", "base", d), ["a", "b"])
+            self.assertEqual(scenarios.read_test_plan("x", "series", d), ["a", "c"])
+            self.assertIsNone(scenarios.read_test_plan("y", "base", d))
+
     def test_flaky_file_errors(self):
         with tempfile.TemporaryDirectory() as d:
             f = Path(d) / "flaky.toml"
