@@ -1,12 +1,34 @@
 #!/usr/bin/env bash
-# Base layer: unpack Debian's linux-source-6.1 into build/linux as a git
-# repository whose first commit is the pristine base, tagged "base".
+# Base layer: unpack Debian's linux-source-<version> into a git repository
+# whose first commit is the pristine base, tagged "base".
+#
+#   scripts/base.sh          Linux 6.1:  /usr/src/linux-source-6.1.tar.xz
+#                            into build/linux, pinned in config/base-version
+#   scripts/base.sh 6.12     Linux 6.12: /usr/src/linux-source-6.12.tar.xz
+#                            into build/linux-6.12, pinned in
+#                            config/base-version-6.12
+#
 # Idempotent: an existing tree whose base matches the tarball is kept.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-tarball=${BASE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
-tree=$top/build/linux
-want=$(cat "$top/config/base-version")
+series=${1:-6.1}
+case $series in
+6.1)
+	tree=$top/build/linux
+	pin=$top/config/base-version
+	;;
+[0-9]*.[0-9]*)
+	tree=$top/build/linux-$series
+	pin=$top/config/base-version-$series
+	;;
+*)
+	echo "base: usage: $0 [VERSION]   (VERSION like 6.1 or 6.12; default 6.1)" >&2
+	exit 2
+	;;
+esac
+tarball=${BASE_TARBALL:-/usr/src/linux-source-$series.tar.xz}
+[ -f "$pin" ] || { echo "base: $pin missing: no base pinned for Linux $series" >&2; exit 1; }
+want=$(cat "$pin")
 
 [ -f "$tarball" ] || { echo "base: $tarball missing: run 'make deps'" >&2; exit 1; }
 
@@ -20,9 +42,9 @@ mkdir -p "$tree.tmp"
 echo "base: unpacking $tarball"
 tar -C "$tree.tmp" --strip-components=1 -xJf "$tarball"
 ver=$(awk '/^VERSION =/{v=$3} /^PATCHLEVEL =/{p=$3} /^SUBLEVEL =/{s=$3} END{print v"."p"."s}' "$tree.tmp/Makefile")
-pkg=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo unknown)
+pkg=$(dpkg-query -W -f='${Version}' "linux-source-$series" 2>/dev/null || echo unknown)
 if [ "$ver" != "$want" ]; then
-	echo "base: NOTE: apt served Linux $ver (package $pkg), config/base-version says $want;"
+	echo "base: NOTE: apt served Linux $ver (package $pkg), ${pin#"$top"/} says $want;"
 	echo "base: NOTE: carrying on - the series is checked by applying it."
 fi
 cd "$tree.tmp"
@@ -32,7 +54,7 @@ git config user.email "kvm-hotplug@project.invalid"
 git config core.abbrev 12
 git config gc.auto 0
 git add -A -f .
-git commit -q -m "Linux $ver from Debian linux-source-6.1 $pkg (pristine base)"
+git commit -q -m "Linux $ver from Debian linux-source-$series $pkg (pristine base)"
 git tag base
 cd "$top"
 mv "$tree.tmp" "$tree"
