@@ -333,6 +333,15 @@ class SplatVerdictTest(unittest.TestCase):
         self.assertEqual(v["b: known failure vm_list-race"].result, "fail")
         self.assertEqual(v["b: every splat accounted for"].result, "fail")
 
+    def test_a_known_failure_excuses_only_what_follows_it(self):
+        """A splat before the known failure is no fallout of it."""
+        text = read("warning.log") + read("recorded-vm_list-race-gpf.log")
+        v = {x.test: x for x in report.judge_splats("b", report.scan_console(text), (), (),
+                                                      [dict(self.KNOWN, tolerated=True)])}
+        self.assertEqual(v["b: known failure vm_list-race"].result, "pass")
+        self.assertEqual(v["b: every splat accounted for"].result, "fail")
+        self.assertIn("vmx.c:2508 kvm_cpu_vmxon", v["b: every splat accounted for"].note)
+
     def test_a_known_failure_covers_only_its_signature(self):
         v = self.judge("kvm-spurious-fault-bug.log", known=[dict(self.KNOWN, tolerated=True)])
         self.assertEqual(v["b: every splat accounted for"].result, "fail")
