@@ -189,7 +189,8 @@ failslab)
 	echo N > $FS/ignore-gfp-wait        # GFP_KERNEL too: most of KVM's allocations
 	out=$("$KVMTEST" failvm --count "$count" --check-every 50 2>&1); rc=$?
 	echo "$out"
-	check "$count KVM_CREATE_VM (and KVM_CREATE_VCPU) with failslab at $pct%: each fails with an error or works; guests run in between" test $rc = 0
+	echo "failslab: $count KVM_CREATE_VM at $pct%"
+	check "KVM_CREATE_VM (and KVM_CREATE_VCPU) with failslab at $pct%: each fails with an error or works; guests run in between" test $rc = 0
 	check "failslab at $pct%: faults made calls fail" eval 'echo "$out" | grep -q -E "KVM_CREATE_(VM|VCPU) failed [1-9]"'
 	check "failslab at $pct%: every failure is ENOMEM" eval '! echo "$out" | grep "failed [1-9]" | grep -v -E "failed [0-9]+ times(: Cannot allocate memory x[0-9]+)?$"'
 	echo 0 > $FS/probability

@@ -11,8 +11,8 @@
 # kvm_arch_hardware_enable() when kvm_rebooting is set ("TEST ONLY:
 # virtualization enabled on CPU%d after the reboot notifier"); 6.1 does (a
 # CPU onlined or a first VM created in the window), the series must not.
-# scripts/torture.sh also checks that the console shows "reboot: Restarting
-# system" and that QEMU exited by itself.  (4 CPUs.)
+# The registry (config/scenarios.toml) also asks for "reboot: Restarting
+# system" on the console and for QEMU to have exited by itself.  (4 CPUs.)
 . "$WB_TOP/guest/lib.sh"
 
 delay=${WB_REBOOT_DELAY_MS:-1500}

@@ -31,7 +31,7 @@ for i in $(seq "$CYCLES"); do
 	[ $((i % 10)) = 0 ] && say "cycle $i, $fail failed, $bad without virtualization, $(( $(now) - start ))s"
 done
 say "suspend: $CYCLES cycles in $(( $(now) - start ))s, $fail failed, $bad with a CPU without virtualization after resume"
-t "$CYCLES suspend/resume cycles (pm_test=core) with VMs running" [ "$fail" = 0 ]
+t "suspend/resume cycles (pm_test=core) with VMs running" [ "$fail" = 0 ]
 t "EFER.SVME set on every CPU after each resume" [ "$bad" = 0 ]
 kill -INT $churn
 wait $churn
