@@ -2,26 +2,31 @@
 # Throwaway experiment (not part of make check): does the Bochs lane's
 # "intel" boot catch a CPU that comes online without VMX enabled while VMs
 # exist?  Rebuild the series' modules with the ONLINE callback skipping the
-# enable (it returns 0 instead), and run the intel boot on it and on the
-# series.  The series must pass; the variant must fail the re-onlined CPU's
-# checks (CR4.VMXE clear there; a guest there hits VMX instructions with
-# VMX off).
-set -euo pipefail
+# enable (it returns 0 instead; scripts/experiment-lib.sh: a worktree of its
+# own, build/variants/intel-exp), and run the intel boot on it and on the
+# series.  The judge (scripts/report.py summary over build/intel-exp/ and
+# its plan) passes the series' boot, and the variant's only if the
+# re-onlined CPU's check fails (CR4.VMXE clear there: scenarios.py run
+# --must-fail), with the modules loading.
+set -uo pipefail
 . "$(dirname "$0")/experiment-lib.sh"
-variant intel-exp virt/kvm/kvm_main.c \
-	's/^\t\tr = kvm_hw_enable_this_cpu();$/\t\tr = 0;/'
-boot_both intel intel-exp
-r=$top/build/intel-exp
-for k in series variant; do
-	echo "== $k: TAP"
-	grep -E "^(not ok|ok)" "$r/$k/series/intel/tap.txt" | grep -E "^not ok|cycle 1" || true
-	echo "== $k: splats on the console:"
-	python3 "$top/scripts/report.py" scan "$r/$k/series/intel/console.log" || true
-done
-if python3 "$top/scripts/report.py" boot "$r/series/series/intel" >/dev/null &&
-   ! python3 "$top/scripts/report.py" boot "$r/variant/series/intel" >/dev/null; then
-	echo "experiment: as expected, the series passes and the broken online enable fails"
+make_variant() {
+	variant intel-exp virt/kvm/kvm_main.c 's/^\t\tr = kvm_hw_enable_this_cpu();$/\t\tr = 0;/'
+}
+results "$top/build/intel-exp"
+plan series intel boots
+plan checks build-intel-exp build-intel-exp
+plan variant intel build-intel-exp
+plan_write
+echo "== series"
+run_boot series series intel
+echo "== variant: the ONLINE callback does not enable VMX"
+if stage build-intel-exp make_variant; then
+	grep '^[-+][^-+]' "$RES/checks/build-intel-exp/output.txt"
+	run_boot series variant intel --out "$top/build/out/intel-exp" \
+		--must-fail 'cycle 1: CR4\.VMXE set on the re-onlined CPU 1'
 else
-	echo "experiment: UNEXPECTED (see $r/*/series/intel/)"
-	exit 1
+	tail -5 "$RES/checks/build-intel-exp/output.txt"
 fi
+echo "== the judge"
+summary

@@ -5,13 +5,15 @@
 # a few deliberate mistakes in different functions (the CR4 check in x86.c,
 # the SVM and VMX decisions in cpu_compat.h), are built and loaded (the
 # registry's "kunit" boot).  The series must pass every case; each variant
-# must fail the cases listed for it; and every case must fail in at least
-# one variant, so that no case is one that cannot fail.
-set -euo pipefail
+# must fail the cases listed for it (scenarios.py run --must-fail, one regex
+# per case on the judge's "kunit SUITE: CASE" verdicts); and every case must
+# be listed for some variant, so that no case is one that cannot fail.
+# Results in build/kunit-exp/ (LABEL/kunit, LABEL = series or the variant);
+# the last line is the judge's (scripts/report.py summary with the plan).
+set -uo pipefail
 . "$(dirname "$0")/experiment-lib.sh"
 x86=arch/x86/kvm/x86.c
 h=arch/x86/kvm/cpu_compat.h
-suites="kvm-x86-cr4-compat kvm-x86-svm-compat kvm-x86-vmx-compat"
 
 # variant name: the mistakes (file, sed) and the cases that must fail
 declare -A expect
@@ -50,45 +52,45 @@ make_d() { # CR4 and SVM: a CPU with more features than needed taken for a lesse
 }
 expect[kunit-d]="cr4_extra_features svm_extra_features"
 
-# the cases each run failed: "[FAILED] name" in kunit.py's output
-failed_cases() { # results dir
-	cat "$1"/kunit-*.txt 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' |
-		sed -n 's/.*\[FAILED\] \([a-z0-9_]*\)$/\1/p' | grep -v -- '-compat$' | sort -u
-}
-all_cases() { # results dir: every case kunit.py saw
-	cat "$1"/kunit-*.txt | sed 's/\x1b\[[0-9;]*m//g' |
-		sed -n 's/.*\[\(PASSED\|FAILED\)\] \([a-z0-9_]*\)$/\2/p' | grep -v -- '-compat$' | sort -u
-}
+# the judge's verdict names for a case ("kunit SUITE: CASE"), as a regex
+# on a failing check's "test (note)"
+case_rx() { echo "^kunit kvm-x86-[a-z0-9]+-compat: $1 \\("; }
 
-bad=0
-r=$top/build/kunit-exp
-rm -rf "$r"
-python3 "$top/scripts/scenarios.py" run series kunit --results "$r/series" --quiet || true
-for s in $suites; do echo "== series: $(grep "kunit $s" "$r/series/series/kunit/tap.txt")"; done
-grep -q "^not ok" "$r/series/series/kunit/tap.txt" && { echo "experiment: the series fails its own suites"; bad=1; }
-all_cases "$r/series/series/kunit" > "$r/all"
-echo "== $(wc -l < "$r/all") cases on the series"
-: > "$r/caught"
-for v in kunit-a kunit-b kunit-c kunit-d; do
-	"make_${v#kunit-}"
-	python3 "$top/scripts/scenarios.py" run series kunit --out "$top/build/out/$v" \
-		--results "$r/$v" --quiet || true
-	failed_cases "$r/$v/series/kunit" > "$r/$v.failed"
-	failed_cases "$r/$v/series/kunit" >> "$r/caught"
-	echo "== $v: failed: $(tr '\n' ' ' < "$r/$v.failed")"
-	for c in ${expect[$v]}; do
-		grep -qx "$c" "$r/$v.failed" || { echo "experiment: $v: $c did not fail"; bad=1; }
-	done
-	python3 "$top/scripts/report.py" scan "$r/$v/series/kunit/console.log" || true
+results "$top/build/kunit-exp"
+variants="kunit-a kunit-b kunit-c kunit-d"
+plan series kunit boots
+for v in $variants; do
+	plan checks "build-$v" "build-$v"
+	plan "$v" kunit "build-$v"
 done
-missed=$(sort -u "$r/caught" | comm -23 "$r/all" -)
-if [ -n "$missed" ]; then
-	echo "experiment: cases that failed in no variant: $missed"
-	bad=1
-fi
-if [ $bad = 0 ]; then
-	echo "experiment: as expected: the series passes all $(wc -l < "$r/all") cases, each variant fails its cases, and every case failed in some variant"
-else
-	echo "experiment: UNEXPECTED (see $r/)"
-	exit 1
-fi
+# every case of the series' suites is one some variant must fail: a case
+# that cannot fail guards nothing (a judged host-side step, from the
+# judge's verdicts on the series' boot)
+plan checks kunit-cases-covered boots
+plan_write
+
+echo "== series"
+run_boot series series kunit
+for v in $variants; do
+	echo "== $v: must fail: $(echo ${expect[$v]})"
+	stage "build-$v" "make_${v#kunit-}" || { tail -5 "$RES/checks/build-$v/output.txt"; continue; }
+	grep '^[-+][^-+]' "$RES/checks/build-$v/output.txt"
+	args=()
+	for c in ${expect[$v]}; do args+=(--must-fail "$(case_rx "$c")"); done
+	run_boot series "$v" kunit --out "$top/build/out/$v" "${args[@]}"
+done
+covered() { # the series' cases that no variant is expected to fail
+	local cases missing=() c
+	cases=$(python3 "$top/scripts/report.py" boot "$RES/series/kunit" |
+		sed -n 's/^\(not \)\{0,1\}ok [0-9]* - kunit kvm-x86-[a-z0-9]*-compat: \([a-z0-9_]*\)\( #.*\)\{0,1\}$/\2/p')
+	[ -n "$cases" ] || { echo "no KUnit case on the series' boot"; return 1; }
+	for c in $cases; do
+		case " $(echo ${expect[*]}) " in *" $c "*) ;; *) missing+=("$c") ;; esac
+	done
+	echo "$(echo "$cases" | wc -l) cases on the series, ${#missing[@]} that no variant must fail${missing:+: ${missing[*]}}"
+	[ ${#missing[@]} = 0 ]
+}
+stage kunit-cases-covered covered
+cat "$RES/checks/kunit-cases-covered/output.txt"
+echo "== the judge"
+summary
