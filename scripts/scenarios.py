@@ -102,7 +102,8 @@ class Scenario:
         tests.update({t: "fail" for t in e.xfail})
         tests.update({t: "any" for t in e.any})
         kf = [dict(k, tolerated=kernel in k["kernels"]) for k in known
-              if self.lane in k["lanes"] and (self.name in k["boots"] or "*" in k["boots"])]
+              if self.lane in k["lanes"] and self.name not in k.get("except", ())
+              and (self.name in k["boots"] or "*" in k["boots"])]
         planned = read_test_plan(self.name, kernel)
         return {"kernel": kernel, "boot": self.name, "lane": self.lane,
                 "expect_tests": tests, "expect_splats": list(e.splats),
@@ -264,8 +265,12 @@ def load_flaky(path=FLAKY):
             for key, typ in need[kind].items():
                 if not isinstance(d.get(key), typ):
                     errors.append(f"{path.name}: {kind}.{name}: {key} must be a {typ.__name__}")
+            optional = {"except": list} if kind == "known" else {}
+            for key, typ in optional.items():
+                if key in d and not isinstance(d[key], typ):
+                    errors.append(f"{path.name}: {kind}.{name}: {key} must be a {typ.__name__}")
             for key in d:
-                if key not in need[kind]:
+                if key not in need[kind] and key not in optional:
                     errors.append(f"{path.name}: {kind}.{name}: unknown key {key}")
             if kind == "known":
                 try:

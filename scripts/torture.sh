@@ -203,13 +203,13 @@ part() {
 			$m 's/^\t\tkvm_stop_vms_at_resume(smp_processor_id(), r);$/\t\t;/'
 		# load: kvm_init()'s error path keeps the syscore ops registered
 		variant_item load-keeps-syscore torture-fault-load "$splat.*register_syscore_ops" \
-			$m '/^out_free_3:$/,+1s/^\tunregister_syscore_ops(&kvm_syscore_ops);$/\t;/'
+			$m '/^out_free_3:$/,+1s/^\tkvm_uninit_virtualization();$/\tunregister_reboot_notifier(\&kvm_reboot_notifier);\n\tcpuhp_remove_state_nocalls(CPUHP_AP_KVM_ONLINE);/'
 		# failslab: VM creation's error path leaks the I/O buses
 		variant_item create-leaks-buses torture-failslab 'kmemleak finds nothing' \
 			$m 's/^\t\tkfree(kvm_get_bus(kvm, i));$/\t\t;/'
-		# module cycles: kvm_exit() leaves KVM's CPU hotplug state
+		# module cycles: kvm_exit() (kvm_uninit_virtualization()) leaves KVM's CPU hotplug state
 		variant_item exit-keeps-cpuhp torture-modules 'load/unload cycles|no kvm CPU hotplug state' \
-			$m '/^void kvm_exit(void)$/,/^}/s/^\tcpuhp_remove_state_nocalls(CPUHP_AP_KVM_ONLINE);$/\t;/'
+			$m '/^static void kvm_uninit_virtualization(void)$/,/^}/s/^\tcpuhp_remove_state_nocalls(CPUHP_AP_KVM_ONLINE);$/\t;/'
 		# reboot: the kvm_rebooting checks removed (VM creation and CPU online)
 		VARIANT_TRIES=3 variant_item no-rebooting-check torture-reboot "$splat.*kvm_arch_hardware_enable" \
 			$m '/^static int kvm_hw_enable_this_cpu/,/^}/s/^\tif (kvm_rebooting)$/\tif (0)/;/^static int kvm_online_cpu/,/^}/s/^\tif (kvm_rebooting)$/\tif (0)/'

@@ -103,6 +103,10 @@ class RegistryTest(unittest.TestCase):
         ks = {k["name"]: k for k in stress.meta("series", known)["known_failures"]}
         self.assertTrue(kb["vm_list-race"]["tolerated"])
         self.assertFalse(ks["vm_list-race"]["tolerated"])
+        # where the race is made to happen, its splat is expected, not known
+        race = scenarios.load()["vmlist-race"]
+        self.assertEqual(race.meta("base", known)["known_failures"], [])
+        self.assertTrue(race.meta("base", known)["expect_splats"])
 
     def test_test_plans(self):
         """expect/tests/NAME.txt: the names a guest script reports, per kernel."""
