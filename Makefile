@@ -5,10 +5,10 @@ SHELL := /bin/bash
 .PHONY: help deps base apply export series-check build build-base build-series \
 	guest check gates demo demo-base unit-tests list fresh-machine selftests-expect selftests-all \
 	bochs-selftests bochs-amd arm64 arm64-experiment lockdep-experiment kunit-experiment intel-experiment \
-	bench bench-control clean
+	bench bench-control clean post
 
 help:
-	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export build gates demo-base unit-tests list fresh-machine selftests-expect selftests-all bochs-selftests bochs-amd arm64 arm64-experiment lockdep-experiment kunit-experiment intel-experiment bench bench-control clean"
+	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export post build gates demo-base unit-tests list fresh-machine selftests-expect selftests-all bochs-selftests bochs-amd arm64 arm64-experiment lockdep-experiment kunit-experiment intel-experiment bench bench-control clean"
 
 deps:
 	scripts/deps.sh
@@ -21,6 +21,11 @@ apply: base
 
 export:
 	scripts/series.sh export
+
+# each series as it would be mailed, prepared with b4 (build/post/VER/msgs; nothing is sent)
+post:
+	scripts/post.sh 6.1
+	scripts/post.sh 6.12
 
 series-check: base
 	scripts/series.sh check
