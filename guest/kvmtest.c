@@ -7,7 +7,7 @@
  *   aarch64: aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -pthread ...
  *
  * The architecture-specific parts (the guest program, vCPU setup, the exit
- * checks, svme and lockdep-chain, which are x86-only) are under
+ * checks, svme, lockdep-chain and gbpages, which are x86-only) are under
  * #ifdef __x86_64__ / __aarch64__; everything else is shared.
  *
  * Every failure is reported as "kvmtest: <what> failed: <reason>" on
@@ -947,6 +947,215 @@ out:
 	vm_destroy(&v);
 	return ret;
 }
+
+/* ---------- gbpages ---------- */
+
+/*
+ * A 64-bit guest that reaches its data through a 1 GiB page, with an
+ * instruction KVM emulates: OUTSB intercepts as string I/O, so KVM's
+ * emulator reads the byte at RSI through KVM's walk of the guest's page
+ * tables.  With nested paging KVM lets that walk take a 1 GiB page if the
+ * host has them (guest_can_use_gbpages(): X86_FEATURE_GBPAGES of the host,
+ * not of the guest's CPUID); if KVM thinks the host has none, the PS bit of
+ * the PDPTE is a reserved bit to the walk and the guest takes a #PF with
+ * the RSVD bit in its error code instead.  The guest's code, tables and
+ * stack are in 4 KiB pages, so only the OUTSB's data goes through the
+ * 1 GiB page.  Guest physical layout (memslot 0, GUEST_MEM_SIZE):
+ */
+#define GB_GDT		0x0500	/* null, 64-bit code (0x08), data (0x10) */
+#define GB_IDT		0x0600	/* 16 gates; only #PF (14) is set */
+#define GB_CODE		GUEST_ENTRY
+#define GB_PF_HANDLER	0x1100
+#define GB_PML4		0x2000
+#define GB_PDPT		0x3000	/* [0]: GB_PD; [1]: 1 GiB page at GPA 0 */
+#define GB_PD		0x4000
+#define GB_PT		0x5000	/* 4 KiB pages: VA = GPA over the memslot */
+#define GB_DATA		0x6000	/* the byte the guest sends */
+#define GB_STACK	0x8000	/* top of the stack */
+#define GB_VA		(0x40000000ULL + GB_DATA)	/* GB_DATA via PDPT[1] */
+#define GB_BYTE		0xa5
+#define GB_PORT_DATA	0x12	/* OUTSB: the byte read through the 1 GiB page */
+#define GB_PORT_PF	0x13	/* the #PF handler: its error code (32-bit) */
+#define PTE_P_RW	0x3ULL
+#define PTE_PS		0x80ULL
+#define PFERR_RSVD	0x8
+
+static const uint8_t gb_code[] = {
+	0xbe, 0x00, 0x60, 0x00, 0x40,	/* mov  $GB_VA, %esi               */
+	0x66, 0xba, GB_PORT_DATA, 0x00,	/* mov  $GB_PORT_DATA, %dx         */
+	0x6e,				/* outsb %ds:(%rsi), (%dx)         */
+	0xf4,				/* hlt                             */
+};
+_Static_assert(GB_VA == 0x40006000, "gb_code's mov $GB_VA");
+
+static const uint8_t gb_pf_handler[] = {
+	0x58,				/* pop  %rax   (the error code)    */
+	0xe7, GB_PORT_PF,		/* out  %eax, $GB_PORT_PF          */
+	0xf4,				/* hlt                             */
+};
+
+static void gb_put64(uint8_t *mem, uint64_t gpa, uint64_t val)
+{
+	memcpy(mem + gpa, &val, sizeof(val));
+}
+
+/* The guest's memory: descriptor tables, page tables, code, data. */
+static void gb_setup_memory(uint8_t *mem)
+{
+	uint64_t h = GB_PF_HANDLER;
+	uint8_t gate[16] = {
+		h & 0xff, (h >> 8) & 0xff, 0x08, 0x00,	/* offset 15:0, CS 0x08 */
+		0x00, 0x8e,				/* IST 0, 64-bit interrupt gate, P */
+		(h >> 16) & 0xff, (h >> 24) & 0xff,	/* offset 31:16 */
+	};						/* offset 63:32 and the rest 0 */
+
+	gb_put64(mem, GB_GDT + 0x08, 0x00af9b000000ffffULL);	/* 64-bit code */
+	gb_put64(mem, GB_GDT + 0x10, 0x00cf93000000ffffULL);	/* data */
+	memcpy(mem + GB_IDT + 14 * 16, gate, sizeof(gate));
+	gb_put64(mem, GB_PML4, GB_PDPT | PTE_P_RW);
+	gb_put64(mem, GB_PDPT, GB_PD | PTE_P_RW);
+	gb_put64(mem, GB_PDPT + 8, 0 | PTE_PS | PTE_P_RW);	/* 1 GiB at GPA 0 */
+	gb_put64(mem, GB_PD, GB_PT | PTE_P_RW);
+	for (uint64_t a = 0; a < GUEST_MEM_SIZE; a += 0x1000)
+		gb_put64(mem, GB_PT + a / 0x1000 * 8, a | PTE_P_RW);
+	memcpy(mem + GB_CODE, gb_code, sizeof(gb_code));
+	memcpy(mem + GB_PF_HANDLER, gb_pf_handler, sizeof(gb_pf_handler));
+	mem[GB_DATA] = GB_BYTE;
+}
+
+/* The guest's CPUID: what KVM supports (long mode needs CPUID.LM). */
+static int gb_set_cpuid(struct vm *v)
+{
+	struct kvm_cpuid2 *c;
+	int n = 100, r;
+
+	for (;;) {
+		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		if (!c)
+			return fail_errno("calloc");
+		c->nent = n;
+		r = ioctl(v->kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+		if (r == 0 || errno != E2BIG || n >= 1600)
+			break;
+		free(c);
+		n *= 2;
+	}
+	if (r < 0) {
+		fail_errno("KVM_GET_SUPPORTED_CPUID");
+	} else if (ioctl(v->vcpu_fd, KVM_SET_CPUID2, c) < 0) {
+		r = -1;
+		fail_errno("KVM_SET_CPUID2");
+	}
+	free(c);
+	return r;
+}
+
+/* 64-bit mode at GB_CODE: paging on (CR3 = GB_PML4), flat segments. */
+static int gb_set_long_mode(struct vm *v)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x08, .type = 0xb,
+		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0x3,
+		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(v->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return fail_errno("KVM_GET_SREGS");
+	sregs.cs = code;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.gdt.base = GB_GDT;
+	sregs.gdt.limit = 3 * 8 - 1;
+	sregs.idt.base = GB_IDT;
+	sregs.idt.limit = 16 * 16 - 1;
+	sregs.cr0 = 0x80050033;		/* PG, AM, WP, NE, ET, MP, PE */
+	sregs.cr3 = GB_PML4;
+	sregs.cr4 = 0x20;		/* PAE */
+	sregs.efer = 0x500;		/* LMA, LME */
+	if (ioctl(v->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+		return fail_errno("KVM_SET_SREGS (64-bit mode)");
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = GB_CODE;
+	regs.rsp = GB_STACK;
+	regs.rflags = 0x2;
+	if (ioctl(v->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+		return fail_errno("KVM_SET_REGS");
+	return 0;
+}
+
+/*
+ * Run the guest: the OUTSB must come out as a 1-byte write of GB_BYTE to
+ * GB_PORT_DATA, then the guest halts.  A #PF instead comes out of its
+ * handler as a 4-byte write of the error code to GB_PORT_PF; CR2 says
+ * where.
+ */
+static int cmd_gbpages(void)
+{
+	struct kvm_sregs sregs;
+	struct kvm_run *run;
+	char buf[160];
+	uint32_t err = 0;
+	struct vm v;
+	int ret = 1;
+
+	if (vm_create(&v, 0) < 0)
+		goto out;
+	run = v.run;
+	gb_setup_memory(v.mem);
+	if (gb_set_cpuid(&v) < 0 || gb_set_long_mode(&v) < 0)
+		goto out;
+	if (vcpu_run(&v) < 0) {
+		fail_errno("KVM_RUN");
+		goto out;
+	}
+	if (run->exit_reason == KVM_EXIT_IO && run->io.port == GB_PORT_PF &&
+	    run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 4) {
+		memcpy(&err, (uint8_t *)run + run->io.data_offset, sizeof(err));
+		if (ioctl(v.vcpu_fd, KVM_GET_SREGS, &sregs) < 0) {
+			fail_errno("KVM_GET_SREGS");
+			goto out;
+		}
+		snprintf(buf, sizeof(buf),
+			 "the guest took #PF, error code 0x%x%s, CR2 0x%llx, "
+			 "instead of reading 0x%llx through its 1 GiB page",
+			 err, err & PFERR_RSVD ? " (a reserved bit set)" : "",
+			 (unsigned long long)sregs.cr2, GB_VA);
+		fail("gbpages", buf);
+		goto out;
+	}
+	if (run->exit_reason != KVM_EXIT_IO || run->io.port != GB_PORT_DATA ||
+	    run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 1 ||
+	    run->io.count != 1) {
+		describe_exit(run, buf, sizeof(buf));
+		fail("gbpages: guest I/O exit check", buf);
+		goto out;
+	}
+	if (*((uint8_t *)run + run->io.data_offset) != GB_BYTE) {
+		snprintf(buf, sizeof(buf), "the guest sent 0x%x, expected 0x%x",
+			 *((uint8_t *)run + run->io.data_offset), GB_BYTE);
+		fail("gbpages: guest result check", buf);
+		goto out;
+	}
+	if (vcpu_run(&v) < 0) {
+		fail_errno("KVM_RUN (after I/O)");
+		goto out;
+	}
+	if (run->exit_reason != KVM_EXIT_HLT) {
+		describe_exit(run, buf, sizeof(buf));
+		fail("gbpages: guest HLT exit check", buf);
+		goto out;
+	}
+	printf("kvmtest: gbpages: the guest read 0x%x at 0x%llx through its 1 GiB page (cpu %d)\n",
+	       GB_BYTE, GB_VA, sched_getcpu());
+	ret = 0;
+out:
+	vm_destroy(&v);
+	return ret;
+}
 #endif /* __x86_64__: svme, lockdep-chain */
 
 #ifdef __aarch64__
@@ -970,6 +1179,11 @@ static int cmd_svme(int want)
 static int cmd_lockdep_chain(void)
 {
 	return not_supported("lockdep-chain");
+}
+
+static int cmd_gbpages(void)
+{
+	return not_supported("gbpages");
 }
 #endif
 
@@ -1016,6 +1230,10 @@ USAGE_X86_ONLY
 "  lockdep-chain              walk the kvm_lock/slots_lock/srcu/cpu_hotplug_lock\n"
 "                             edges once (irqchip, memslot add+delete, APIC base\n"
 "                             write, nx_huge_pages toggle)\n"
+USAGE_X86_ONLY
+"  gbpages                    run a 64-bit guest whose OUTSB (emulated by KVM)\n"
+"                             reads its byte through a 1 GiB page; fails if the\n"
+"                             guest takes a #PF instead\n"
 USAGE_X86_ONLY
 "\n"
 "common options:\n"
@@ -1093,6 +1311,7 @@ static const struct command {
 	{ "svme",          BIT(O_EXPECT) },
 	{ "failvm",        BIT(O_COUNT) | BIT(O_FAILNTH) | BIT(O_CHECKEVERY) },
 	{ "vmtime",        BIT(O_COUNT) },
+	{ "gbpages",       0 },
 };
 
 int main(int argc, char **argv)
@@ -1205,5 +1424,7 @@ int main(int argc, char **argv)
 		return cmd_vmtime(count);
 	if (!strcmp(cmd->name, "failvm"))
 		return cmd_failvm(count, fail_nth, check_every);
+	if (!strcmp(cmd->name, "gbpages"))
+		return cmd_gbpages();
 	return cmd_lockdep_chain();
 }
