@@ -5,10 +5,10 @@ SHELL := /bin/bash
 .PHONY: help deps base apply export series-check build build-base build-series \
 	guest check gates demo demo-base unit-tests list fresh-machine selftests-expect selftests-all \
 	bochs-selftests bochs-amd arm64 arm64-experiment lockdep-experiment kunit-experiment intel-experiment \
-	bench bench-control clean post
+	hostcaps-experiment bench bench-control clean post
 
 help:
-	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export post build gates demo-base unit-tests list fresh-machine selftests-expect selftests-all bochs-selftests bochs-amd arm64 arm64-experiment lockdep-experiment kunit-experiment intel-experiment bench bench-control clean"
+	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export post build gates demo-base unit-tests list fresh-machine selftests-expect selftests-all bochs-selftests bochs-amd arm64 arm64-experiment lockdep-experiment kunit-experiment intel-experiment hostcaps-experiment bench bench-control clean"
 
 deps:
 	scripts/deps.sh
@@ -99,6 +99,11 @@ lockdep-experiment: build guest
 # CR4, SVM and VMX decisions must each fail the KUnit cases listed for them.
 kunit-experiment: build guest
 	scripts/kunit-experiment.sh
+
+# Patch 30: after a refused CPU lowered boot_cpu_data, a guest's 1 GiB page
+# must still work on the series, and fail on the base and without patch 30.
+hostcaps-experiment: build guest
+	scripts/hostcaps-experiment.sh
 
 # The arm64 lane on both kernels: build both for arm64, boot every arm64
 # scenario on each; the base's selftest results become the expectations
