@@ -1120,10 +1120,10 @@ static int cmd_gbpages(void)
 			goto out;
 		}
 		snprintf(buf, sizeof(buf),
-			 "the guest took #PF, error code 0x%x%s, CR2 0x%llx, "
-			 "instead of reading 0x%llx through its 1 GiB page",
+			 "the guest took #PF, error code 0x%x%s, CR2 0x%llx: "
+			 "its OUTSB did not read its byte through the 1 GiB page at 0x%llx",
 			 err, err & PFERR_RSVD ? " (a reserved bit set)" : "",
-			 (unsigned long long)sregs.cr2, GB_VA);
+			 (unsigned long long)sregs.cr2, GB_VA & ~0x3fffffffULL);
 		fail("gbpages", buf);
 		goto out;
 	}
