@@ -35,7 +35,7 @@ run_boot series series hostcaps
 echo "== variant: the series without patch 30 (boot_cpu_has() again)"
 if stage build-hostcaps-exp make_variant; then
 	grep -c '^-.*kvm_host_has(' "$RES/checks/build-hostcaps-exp/output.txt" |
-		sed 's/$/ tests of kvm_host_has() put back to boot_cpu_has()/'
+		sed 's/$/ lines with kvm_host_has() put back to boot_cpu_has()/'
 	run_boot series variant hostcaps --out "$top/build/out/hostcaps-exp" \
 		--must-fail '^a new 64-bit guest still reads through a 1 GiB page \(the guest took #PF, error code 0x9\)'
 else
