@@ -13,14 +13,14 @@
 # the last line is the judge's (scripts/report.py summary with the plan).
 set -uo pipefail
 . "$(dirname "$0")/experiment-lib.sh"
-c=arch/x86/kvm/cpu_compat.c
+compat=arch/x86/kvm/cpu_compat.c
 h=arch/x86/kvm/cpu_compat.h
 
 # variant name: the mistakes (file, sed) and the cases that must fail
 declare -A expect
 make_a() { # nothing is ever missing: no CR4 bit, no SVM feature, no SEV need; every SVM CPU usable; VMX: v1's rule
 	variant kunit-a \
-		$c 's/^\treturn required & kvm_cr4_cpuid_reserved_bits(c);$/\treturn 0;/' \
+		$compat 's/^\treturn required & kvm_cr4_cpuid_reserved_bits(c);$/\treturn 0;/' \
 		$h '/^static inline const char \*kvm_svm_cpu_problem(/,/^{$/s/^{$/{\n\tif (f)\n\t\treturn NULL;/' \
 		$h 's/^\treturn used & ~edx;$/\treturn 0;/' \
 		$h 's/^\tif (!used->sev)$/\tif (used)/' \
@@ -35,7 +35,7 @@ expect[kunit-a]="cr4_lacks_la57 cr4_lacks_smep cr4_lacks_pku cr4_lacks_umip cr4_
 	vmx_tboot_inside_smx_only"
 make_b() { # CR4: the reference CPU ignored; SVM: VM_CR.LOCK taken for SVMDIS, choices unmasked; VMX: every CPU usable
 	variant kunit-b \
-		$c 's/^\treturn ~guest_reserved & ~kvm_cr4_cpuid_reserved_bits(ref);$/\treturn ~guest_reserved;/' \
+		$compat 's/^\treturn ~guest_reserved & ~kvm_cr4_cpuid_reserved_bits(ref);$/\treturn ~guest_reserved;/' \
 		$h 's/^\tif (f->vm_cr & BIT_ULL(SVM_VM_CR_SVM_DISABLE))$/\tif (f->vm_cr \& (BIT_ULL(SVM_VM_CR_SVM_DISABLE) | SVM_VM_CR_SVM_LOCK_MASK))/' \
 		$h 's/^\treturn used & l->features;$/\treturn used;/' \
 		$h '/^static inline const char \*kvm_vmx_cpu_problem(/,/^{$/s/^{$/{\n\tif (f)\n\t\treturn NULL;/'
@@ -46,25 +46,25 @@ expect[kunit-b]="cr4_identical_cpus cr4_emulated_umip svm_usable svm_read_usable
 	vmx_disabled_by_firmware vmx_unlocked vmx_disabled_by_kernel vmx_read_refused vmx_read_no_vmx"
 make_c() { # CR4: what guests may not use required anyway, names wrong; SVM: choices ignored; VMX: the kernel's decision ignored
 	variant kunit-c \
-		$c 's/^\treturn ~guest_reserved & ~kvm_cr4_cpuid_reserved_bits(ref);$/\treturn ~kvm_cr4_cpuid_reserved_bits(ref) \& ~CR4_RESERVED_BITS;/' \
-		$c 's/"%s%sbit%d",$/"%s%s#%d",/' \
+		$compat 's/^\treturn ~guest_reserved & ~kvm_cr4_cpuid_reserved_bits(ref);$/\treturn ~kvm_cr4_cpuid_reserved_bits(ref) \& ~CR4_RESERVED_BITS;/' \
+		$compat 's/"%s%sbit%d",$/"%s%s#%d",/' \
 		$h 's/^\tif (l->\(npt\|vgif\|x2avic\))$/\tif (l)/' \
 		$h '/^\tif (f->kernel_vmx)$/{N;d}'
 }
 expect[kunit-c]="cr4_not_offered_to_guests cr4_names svm_feature_not_used svm_x2avic_not_used vmx_usable vmx_read_tboot"
 make_d() { # CR4 and SVM: a CPU with more features than needed taken for a lesser one; SEV: any other ASID count refused
 	variant kunit-d \
-		$c 's/^\treturn required & kvm_cr4_cpuid_reserved_bits(c);$/\treturn required ^ (~kvm_cr4_cpuid_reserved_bits(c) \& ~CR4_RESERVED_BITS);/' \
+		$compat 's/^\treturn required & kvm_cr4_cpuid_reserved_bits(c);$/\treturn required ^ (~kvm_cr4_cpuid_reserved_bits(c) \& ~CR4_RESERVED_BITS);/' \
 		$h 's/^\treturn used & ~edx;$/\treturn used ^ edx;/' \
 		$h 's/^\tif (cpu->max_asid < used->max_asid)$/\tif (cpu->max_asid != used->max_asid)/'
 }
 expect[kunit-d]="cr4_extra_features svm_extra_features sev_same_cpu"
 make_e() { # the readers: leaf 7 read below it, VM_CR read without SVM, the C-bit unmasked, IA32_FEAT_CTL judged again
 	variant kunit-e \
-		$c 's/^\tif (compat_cpuid_eax(0) >= 7) {$/\tif (compat_cpuid_eax(0) >= 6) {/' \
-		$c 's/^\tif (f->amd_or_hygon && f->svm)$/\tif (f->amd_or_hygon)/' \
-		$c 's/^\tf->sev.cbit = ebx & 0x3f;$/\tf->sev.cbit = ebx;/' \
-		$c 's/^\tf->kernel_vmx = compat_this_cpu_has(X86_FEATURE_VMX);$/\tf->kernel_vmx = compat_this_cpu_has(X86_FEATURE_VMX) \&\& !compat_rdmsrl_safe(MSR_IA32_FEAT_CTL, \&f->feat_ctl) \&\& (f->feat_ctl \& FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX);/'
+		$compat 's/^\tif (compat_cpuid_eax(0) >= 7) {$/\tif (compat_cpuid_eax(0) >= 6) {/' \
+		$compat 's/^\tif (f->amd_or_hygon && f->svm)$/\tif (f->amd_or_hygon)/' \
+		$compat 's/^\tf->sev.cbit = ebx & 0x3f;$/\tf->sev.cbit = ebx;/' \
+		$compat 's/^\tf->kernel_vmx = compat_this_cpu_has(X86_FEATURE_VMX);$/\tf->kernel_vmx = compat_this_cpu_has(X86_FEATURE_VMX) \&\& !compat_rdmsrl_safe(MSR_IA32_FEAT_CTL, \&f->feat_ctl) \&\& (f->feat_ctl \& FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX);/'
 }
 expect[kunit-e]="cr4_read_cpuid svm_read_no_svm svm_read_features_sev vmx_read_tboot"
 make_f() { # EFER.FFXSR never needed; SEV: needed without sev=1, SEV-ES needed without sev_es=1
