@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Build layer: build one test kernel.
-#   scripts/build.sh base|series [--arch x86_64|arm64] [--no-selftests]
+#   scripts/build.sh KERNEL [--arch x86_64|arm64] [--no-selftests]
 #                    [--config FRAGMENT] [--out NAME]
-# The tree built is the base (tag "base") or the series (branch "series" in
-# build/linux) plus the test-only patches (config/test-only/*.patch, and
-# config/test-only/<kind>/*.patch for one kernel only), checked out into its
-# own worktree, build/kernel-<kind>[-arm64] (build/kernel-<NAME> with
-# --out), and built in place with ccache
-# (scripts/kbuild.sh).  Both kinds have the same layout, so ccache shares
-# every object the series does not change.  Config: tinyconfig plus
-# config/kvm-test.config (x86_64) or config/arm64-test.config, and
-# --config's fragment on top (e.g. config/torture.config, with --out torture).
+# KERNEL: base or series (Linux 6.1, build/linux), 6.12-base or 6.12-series
+# (Linux 6.12, build/linux-6.12; scripts/base.sh 6.12, SERIES=6.12
+# scripts/series.sh apply).
+# The tree built is the base (tag "base") or the series (branch "series")
+# plus the test-only patches, checked out into its own worktree,
+# build/kernel-<KERNEL>[-arm64] (build/kernel-<NAME> with --out), and built
+# in place with ccache (scripts/kbuild.sh).  Test-only patches: 6.1:
+# config/test-only/*.patch and config/test-only/<base|series>/*.patch for
+# one kernel only; 6.12: config/test-only/6.12/*.patch and
+# config/test-only/6.12/<base|series>/*.patch.  Both kinds of a version
+# have the same layout, so ccache shares every object the series does not
+# change.  Config: tinyconfig plus config/kvm-test.config (x86_64) or
+# config/arm64-test.config, then for 6.12 config/kvm-test-6.12.config
+# (arm64-test-6.12.config) if it exists, and --config's fragment on top
+# (e.g. config/torture.config, with --out torture).
 # Outputs land in build/out/<kind>[-arm64]/ (or build/out/<NAME>/):
 #   x86_64: bzImage vmlinux System.map .config kvm.ko kvm-amd.ko kvm-intel.ko
 #           irqbypass.ko wb_virt.ko commit selftests/
@@ -19,7 +25,7 @@
 # run_kselftest.sh, kselftest/, kselftest-list.txt and kvm/ with the tests
 # that built (BUILT names those that did not).
 set -euo pipefail
-kind=${1:?usage: build.sh base|series [--arch x86_64|arm64] [--no-selftests] [--config FRAGMENT --out NAME]}
+kind=${1:?usage: build.sh base|series|6.12-base|6.12-series [--arch x86_64|arm64] [--no-selftests] [--config FRAGMENT --out NAME]}
 shift
 target=x86_64 selftests=1 extra= outname=
 while [ $# -gt 0 ]; do
@@ -33,7 +39,15 @@ while [ $# -gt 0 ]; do
 done
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/kbuild.sh"
-repo=$top/build/linux
+case $kind in
+base|series) ver=6.1 rev=$kind repo=$top/build/linux testonly_dir=$top/config/test-only ;;
+[0-9]*.[0-9]*-base|[0-9]*.[0-9]*-series)
+	ver=${kind%-*} rev=${kind##*-} repo=$top/build/linux-${kind%-*}
+	testonly_dir=$top/config/test-only/${kind%-*} ;;
+*) echo "build: unknown kernel '$kind' (base, series, 6.12-base, 6.12-series)" >&2; exit 2 ;;
+esac
+# kconfig's "added by the series" exception looks in this version's series
+export KB_REPO=$repo
 suffix=$([ "$target" = arm64 ] && echo -arm64 || true)
 # another config (--out) gets a worktree of its own: switching one tree
 # between configs would rebuild everything each time
@@ -44,20 +58,20 @@ x86_64) fragment=$top/config/kvm-test.config ;;
 arm64) fragment=$top/config/arm64-test.config ;;
 *) echo "build: no test config for $target" >&2; exit 2 ;;
 esac
+# a newer kernel's own values, layered on the 6.1 fragment
+fragments=("$fragment")
+[ "$ver" = 6.1 ] || [ ! -f "${fragment%.config}-$ver.config" ] || fragments+=("${fragment%.config}-$ver.config")
 t0=$(date +%s)
 
-case $kind in
-base|series) rev=$kind ;;
-*) echo "build: unknown kernel '$kind'" >&2; exit 2 ;;
-esac
+mk_series=$([ "$ver" = 6.1 ] || echo " SERIES=$ver")
 git -C "$repo" rev-parse -q --verify "$rev^{commit}" >/dev/null ||
-	{ echo "build: $repo has no '$rev' (run 'make base' / 'make apply')" >&2; exit 1; }
+	{ echo "build: $repo has no '$rev' (run 'make base$mk_series' / 'make apply$mk_series')" >&2; exit 1; }
 
 # The commit to build: $rev plus the test-only patches, made in a scratch
 # index so no worktree is touched unless its content really changes.
 commit=$(git -C "$repo" rev-parse "$rev^{commit}")
 shopt -s nullglob
-testonly=("$top"/config/test-only/*.patch "$top"/config/test-only/"$kind"/*.patch)
+testonly=("$testonly_dir"/*.patch "$testonly_dir/$rev"/*.patch)
 if [ ${#testonly[@]} -gt 0 ]; then
 	idx=$(mktemp); trap 'rm -f "$idx"' EXIT
 	GIT_INDEX_FILE=$idx git -C "$repo" read-tree "$commit"
@@ -68,6 +82,9 @@ if [ ${#testonly[@]} -gt 0 ]; then
 	tree=$(GIT_INDEX_FILE=$idx git -C "$repo" write-tree)
 	commit=$(git -C "$repo" commit-tree "$tree" -p "$commit" -m "test-only patches for the $kind test kernel")
 fi
+if [ -d "$wt" ] && [ ! -e "$wt/.git" ]; then
+	echo "build: ${wt#$top/} exists but is no worktree of ${repo#$top/}: move it away" >&2; exit 1
+fi
 if [ ! -d "$wt" ]; then
 	git -C "$repo" worktree prune
 	git -C "$repo" worktree add -q --detach "$wt" "$commit"
@@ -75,13 +92,16 @@ else
 	git -C "$wt" checkout -q -f --detach "$commit"
 fi
 
-kconfig "$wt" "$target" "$fragment" ${extra:+"$top/$extra"}
+kconfig "$wt" "$target" "${fragments[@]}" ${extra:+"$top/$extra"}
 echo "build: $kind ($target${extra:+, $extra}): kernel and modules (make -j$kb_jobs, ccache)"
 mkdir -p "$out"
 if [ "$target" = x86_64 ]; then
 	kmake "$wt" "$target" bzImage modules
 	cp "$wt/arch/x86/boot/bzImage" "$wt"/virt/lib/irqbypass.ko "$wt"/arch/x86/kvm/kvm.ko \
 		"$wt"/arch/x86/kvm/kvm-amd.ko "$wt"/arch/x86/kvm/kvm-intel.ko "$out/"
+	# and any other module KVM's directory builds (6.12 series: its KUnit suites)
+	find "$wt/arch/x86/kvm" -name '*.ko' ! -name kvm.ko ! -name kvm-amd.ko ! -name kvm-intel.ko \
+		-exec cp {} "$out/" \;
 	# the test helper module (guest/virt/, never part of the series): each
 	# CPU's VMX/SVM state in debugfs
 	cp -r "$top/guest/virt" "$out/virt"

@@ -12,7 +12,9 @@
 #                                  into .config, naming it, unless the
 #                                  symbol does not exist in TREE but does in
 #                                  the series (a symbol the series adds,
-#                                  requested of an older tree)
+#                                  requested of an older tree), or does not
+#                                  exist in TREE and is asked to be not set
+#                                  (a symbol a newer kernel dropped)
 kb_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CCACHE_BASEDIR=$kb_top/build CCACHE_NOHASHDIR=1
 export CCACHE_SLOPPINESS=include_file_ctime,include_file_mtime,time_macros
@@ -43,9 +45,10 @@ kmake() { # tree target args...
 		CC="ccache ${cross}gcc" HOSTCC="ccache gcc" -j"$kb_jobs" "$@"
 }
 
-# Whether the series defines a Kconfig symbol (build/linux, branch series).
+# Whether the series defines a Kconfig symbol (branch series of KB_REPO:
+# build/linux, or build/linux-6.12 for the 6.12 kernels).
 kb_series_has() {
-	git -C "$kb_top/build/linux" grep -qE "^(menu)?config $1\$" series -- '*Kconfig*' 2>/dev/null
+	git -C "${KB_REPO:-$kb_top/build/linux}" grep -qE "^(menu)?config $1\$" series -- '*Kconfig*' 2>/dev/null
 }
 
 kconfig() { # tree target fragment...
@@ -70,10 +73,15 @@ kconfig() { # tree target fragment...
 	for sym in $(sed -n 's/^Value requested for \(CONFIG_[A-Za-z0-9_]*\) not in final .config$/\1/p' "$log"); do
 		# what tinyconfig chose and the fragments changed is no failure
 		grep -qE "^(# )?$sym[= ]" "${frags[@]}" || continue
-		if ! grep -rqsE "^(menu)?config ${sym#CONFIG_}\$" --include='Kconfig*' "$tree" &&
-		   kb_series_has "${sym#CONFIG_}"; then
-			echo "kbuild: $sym is added by the series, not in this tree: skipped"
-			continue
+		if ! grep -rqsE "^(menu)?config ${sym#CONFIG_}\$" --include='Kconfig*' "$tree"; then
+			if kb_series_has "${sym#CONFIG_}"; then
+				echo "kbuild: $sym is added by the series, not in this tree: skipped"
+				continue
+			fi
+			if grep -A1 "^Value requested for $sym " "$log" | grep -q "^Requested value: *# $sym is not set"; then
+				echo "kbuild: $sym: not set, as asked (this tree has no such symbol)"
+				continue
+			fi
 		fi
 		echo "kbuild: $sym: requested $(grep -A1 "^Value requested for $sym " "$log" | sed -n 's/^Requested value: *//p'), got $(grep -A2 "^Value requested for $sym " "$log" | sed -n 's/^Actual value: *//p' | sed 's/^$/unset/')"
 		bad=1
