@@ -4,13 +4,14 @@ of a run, and the runner.
 
   scenarios.py list                          every scenario: lane, make check, doc
   scenarios.py table                         README's scenario table (generated)
-  scenarios.py plan [--check] [--host NAME ...] [BOOT ...]
+  scenarios.py plan [--check] [--kernels K,K] [--host NAME ...] [BOOT ...]
                                              the run's plan as JSON (make check
                                              writes it before anything runs)
   scenarios.py run KERNEL BOOT ... [--out DIR] [--results DIR]
                    [--set KEY=VALUE ...] [--label LABEL] [--must-fail REGEX ...]
                    [--quiet]
-                                             boot KERNEL (base or series) once
+                                             boot KERNEL (base, series,
+                                             6.12-base or 6.12-series) once
                                              per named scenario and judge it
   scenarios.py check PLAN                    run the plan's boots: its groups
                                              side by side, each group in order
@@ -45,7 +46,25 @@ import report  # noqa: E402
 TOP = Path(__file__).resolve().parent.parent
 REGISTRY = TOP / "config" / "scenarios.toml"
 FLAKY = TOP / "config" / "flaky.toml"
-KERNELS = ("base", "series")
+# The kernels: Linux 6.1 (build/linux: base, series) and Linux 6.12
+# (build/linux-6.12: 6.12-base, 6.12-series); scripts/build.sh builds each
+# into build/out/<kernel>/.  A scenario says which it runs on (kernels =).
+KERNELS = ("base", "series", "6.12-base", "6.12-series")
+KERNEL_TITLES = {"base": "6.1 base", "series": "6.1 series",
+                 "6.12-base": "6.12 base", "6.12-series": "6.12 series"}
+
+
+def kernel_version(kernel):
+    """The Linux version a kernel name stands for: base, series -> 6.1;
+    6.12-base -> 6.12."""
+    return "6.1" if kernel in ("base", "series") else kernel.rsplit("-", 1)[0]
+
+
+def check_target(kernel):
+    """The CI target that boots a scenario's check kernels: make check for
+    6.1, make check-6.12 for 6.12 (its own target: README)."""
+    v = kernel_version(kernel)
+    return "make check" if v == "6.1" else f"make check-{v}"
 
 
 class RegistryError(Exception):
@@ -80,14 +99,15 @@ class Scenario:
     model: str = None
     cpu: str = None
     timeout: int = 300
+    kernels: tuple = ("base", "series")
     check: tuple = ()
     group: str = None
     also: str = ""
-    base: Expect = field(default_factory=Expect)
-    series: Expect = field(default_factory=Expect)
+    # kernel -> Expect, from the registry's [NAME.base], [NAME."6.12-base"], ...
+    expects: dict = field(default_factory=dict)
 
     def expect(self, kernel):
-        return self.base if kernel == "base" else self.series
+        return self.expects.get(kernel, Expect())
 
     def timeout_for(self, kernel):
         return self.expect(kernel).timeout or self.timeout
@@ -128,7 +148,7 @@ def read_test_plan(boot, kernel, plans=None):
     for line in path.read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        m = re.fullmatch(r"(.*?) \[(\w+)\]", line)
+        m = re.fullmatch(r"(.*?) \[([\w.-]+)\]", line)
         if m and m.group(2) != kernel:
             continue
         names.append(m.group(1) if m else line)
@@ -161,12 +181,13 @@ def parse_registry(data, top=TOP):
     guest script, bad regex)."""
     errors, scenarios = [], {}
     stypes, etypes = _types(Scenario), _types(Expect)
+    inner = ("name", "expects") + KERNELS
     for name, entry in data.items():
         where = f"[{name}]"
         if not isinstance(entry, dict):
             errors.append(f"{where}: not a table")
             continue
-        args = {"name": name}
+        args = {"name": name, "expects": {}}
         for key, value in entry.items():
             if key in KERNELS:
                 if not isinstance(value, dict):
@@ -182,15 +203,15 @@ def parse_registry(data, top=TOP):
                         errors.append(err)
                     else:
                         eargs[k] = v
-                args[key] = Expect(**eargs)
-            elif key in stypes and key not in ("name",) + KERNELS:
+                args["expects"][key] = Expect(**eargs)
+            elif key in stypes and key not in inner:
                 v, err = _convert(where, key, value, stypes[key])
                 if err:
                     errors.append(err)
                 else:
                     args[key] = v
             else:
-                known = [k for k in stypes if k != "name"]
+                known = [k for k in stypes if k not in inner] + list(KERNELS)
                 errors.append(f"{where}: unknown key {key} (known: {', '.join(known)})")
         for req in ("doc", "lane"):
             if req not in args:
@@ -208,9 +229,17 @@ def parse_registry(data, top=TOP):
             errors.append(f"{where}: guest script guest/boots/{s.script}.sh does not exist")
         if s.cpus < 1 or s.maxcpus < s.cpus:
             errors.append(f"{where}: need 1 <= cpus <= maxcpus")
+        for k in s.kernels:
+            if k not in KERNELS:
+                errors.append(f"{where}: kernels names unknown kernel {k!r} (kernels: {', '.join(KERNELS)})")
         for k in s.check:
             if k not in KERNELS:
                 errors.append(f"{where}: check names unknown kernel {k!r}")
+            elif k not in s.kernels:
+                errors.append(f"{where}: check names {k}, which is not in its kernels")
+        for k in s.expects:
+            if k not in s.kernels:
+                errors.append(f"{where}: expectations for {k}, which is not in its kernels")
         if s.check and not s.group:
             errors.append(f"{where}: a scenario in make check needs a group")
         if s.devices and s.lane != "qemu-x86":
@@ -219,7 +248,7 @@ def parse_registry(data, top=TOP):
             errors.append(f"{where}: model is for the bochs lane")
         if s.cpu and s.lane != "qemu-x86":
             errors.append(f"{where}: cpu is for the qemu-x86 lane")
-        for k in KERNELS:
+        for k in s.kernels:
             e = s.expect(k)
             for key in ("splats", "allowed_splats", "console"):
                 for rx in getattr(e, key):
@@ -298,11 +327,14 @@ def table(scenarios):
     """README's scenario table, from the registry: where each scenario runs
     on which kernel."""
     out = [TABLE_BEGIN, "",
-           "| scenario | lane | make check | elsewhere | what it shows |", "|---|---|---|---|---|"]
+           "| scenario | lane | kernels | CI | elsewhere | what it shows |", "|---|---|---|---|---|---|"]
     for s in scenarios.values():
-        check = " + ".join(s.check) if s.check else "-"
+        targets = {}
+        for k in s.check:
+            targets.setdefault(check_target(k), []).append(k)
+        check = "; ".join(f"{t}: {' + '.join(ks)}" for t, ks in targets.items()) or "-"
         doc = " ".join(s.doc.split()).replace("|", "\\|")
-        out.append(f"| {s.name} | {s.lane} | {check} | {s.also or '-'} | {doc} |")
+        out.append(f"| {s.name} | {s.lane} | {', '.join(s.kernels)} | {check} | {s.also or '-'} | {doc} |")
     return "\n".join(out + ["", TABLE_END]) + "\n"
 
 
@@ -312,7 +344,7 @@ def override(s, settings):
     changes = {}
     for kv in settings:
         k, sep, v = kv.partition("=")
-        if not sep or k not in types or k in ("name",) + KERNELS:
+        if not sep or k not in types or k in ("name", "expects", "kernels") + KERNELS:
             raise RegistryError(f"--set {kv}: not KEY=VALUE with a scenario key")
         if types[k] is tuple:
             changes[k] = tuple(x for x in v.split(";") if x)
@@ -326,7 +358,9 @@ def override(s, settings):
 # ------------------------------------------------------------------- plan --
 
 def plan(scenarios, check=False, boots=None, kernels=KERNELS, host=()):
-    """The run's items: host checks first (kernel "checks"), then boots."""
+    """The run's items: host checks first (kernel "checks"), then boots:
+    each named scenario (default: all, or with check those CI boots) on
+    each of kernels it runs on (with check: those its check names)."""
     items = [{"kernel": "checks", "boot": h, "stage": h} for h in host]
     names = boots or [n for n, s in scenarios.items() if s.check or not check]
     for n in names:
@@ -335,7 +369,7 @@ def plan(scenarios, check=False, boots=None, kernels=KERNELS, host=()):
     for k in kernels:
         for n in names:
             s = scenarios[n]
-            if check and k not in s.check:
+            if k not in (s.check if check else s.kernels):
                 continue
             items.append({"kernel": k, "boot": n, "lane": s.lane,
                           "group": s.group or s.lane, "stage": "boots"})
@@ -376,6 +410,8 @@ def run_one(s, kernel, results=TOP / "build/results", out=None, quiet=False,
     verdicts); never raises for a boot that went wrong.  Results go to
     <results>/<label or kernel>/<boot>/; must_fail marks a deliberately
     broken variant's boot (report.judge_variant)."""
+    if kernel not in s.kernels:
+        raise RegistryError(f"{s.name} runs on {', '.join(s.kernels)}, not on {kernel}")
     res = Path(results) / (label or kernel) / s.name
     boot.fresh_dir(res)
     tests, known = load_flaky()
@@ -449,6 +485,8 @@ def main(argv=None):
     p = sub.add_parser("plan")
     p.add_argument("--check", action="store_true", help="only what make check runs")
     p.add_argument("--host", default="", help="host-side checks (stages) run before the boots, comma-separated")
+    p.add_argument("--kernels", default=",".join(KERNELS),
+                   help="only these kernels' boots, comma-separated (default: all)")
     p.add_argument("boots", nargs="*")
     p = sub.add_parser("run")
     p.add_argument("kernel", choices=KERNELS)
@@ -470,15 +508,19 @@ def main(argv=None):
         load_flaky()
         if a.cmd == "list":
             for s in scenarios.values():
-                where = "make check: " + "+".join(s.check) if s.check else "not in make check"
-                print(f"{s.name:<16} {s.lane:<10} {where:<30} {s.doc.splitlines()[0]}")
+                where = "CI: " + "+".join(s.check) if s.check else "not in CI"
+                print(f"{s.name:<16} {s.lane:<10} {where:<34} {s.doc.splitlines()[0]}")
             return 0
         if a.cmd == "table":
             print(table(scenarios), end="")
             return 0
         if a.cmd == "plan":
             host = [h for h in a.host.split(",") if h]
-            print(json.dumps(plan(scenarios, a.check, a.boots or None, host=host), indent=1))
+            kernels = [k for k in a.kernels.split(",") if k]
+            bad = [k for k in kernels if k not in KERNELS]
+            if bad:
+                raise RegistryError(f"--kernels: unknown kernel(s) {', '.join(bad)} (kernels: {', '.join(KERNELS)})")
+            print(json.dumps(plan(scenarios, a.check, a.boots or None, kernels, host), indent=1))
             return 0
         if a.cmd == "run":
             good = True
