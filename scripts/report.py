@@ -7,7 +7,9 @@ Input: results/<kernel>/<boot>/ with console.log, tap.txt and meta.json.
   report.py boot <bootdir>              judged results of one boot as TAP
   report.py summary <resultsdir> [--plan PLAN]
                                         tables for every boot (and every
-                                        planned one), also written to
+                                        planned one), then one table of
+                                        scenario x kernel (pass, xfail,
+                                        fail, -), also written to
                                         <resultsdir>/summary.md
   report.py selftests-expect <tap.txt>  selftests expectations file on stdout
 
@@ -731,6 +733,44 @@ def read_stages(resultsdir):
     return stages
 
 
+# The columns of the summary's last table: the kernels, as scripts/scenarios.py
+# names them (results/<kernel>/...), with their titles
+KERNEL_COLUMNS = (("base", "6.1 base"), ("series", "6.1 series"),
+                  ("6.12-base", "6.12 base"), ("6.12-series", "6.12 series"))
+
+
+def boot_outcome(verdicts):
+    """One word for a boot: "fail" if any check failed; "xfail" if it passed
+    with the failure it expects seen (a test expected to fail failed, an
+    expected splat or a tolerated known failure showed); else "pass"."""
+    if any(v.result == "fail" for v in verdicts):
+        return "fail"
+    if any(v.result == "pass" and (v.note == "old failure reproduced"
+                                   or (": expected splat /" in v.test)
+                                   or v.note.startswith("known failure seen"))
+           for v in verdicts):
+        return "xfail"
+    return "pass"
+
+
+def outcome_table(outcomes):
+    """The scenario x kernel table from {(kernel, boot): outcome}: a column
+    per kernel of KERNEL_COLUMNS, "-" where the boot did not run there; no
+    table if none of those kernels ran anything."""
+    boots = sorted({b for (k, b) in outcomes if k in dict(KERNEL_COLUMNS)})
+    if not boots:
+        return []
+    out = ["## scenario x kernel", "",
+           "pass: every check passed; xfail: passed, with the old failure it expects seen (a test "
+           "expected to fail failed, an expected splat or a known failure showed); fail: a check "
+           "failed or it never ran; -: not run.", "",
+           "| scenario | " + " | ".join(t for _, t in KERNEL_COLUMNS) + " |",
+           "|---|" + "---|" * len(KERNEL_COLUMNS)]
+    for b in boots:
+        out.append(f"| {b} | " + " | ".join(outcomes.get((k, b), "-") for k, _ in KERNEL_COLUMNS) + " |")
+    return out + [""]
+
+
 def summary(resultsdir, top=TOP, plan=None):
     """(text, all verdicts) for every results/<kernel>/<boot>/ and, with a
     plan (a list of {"kernel", "boot", "stage"}), every planned item: one
@@ -746,6 +786,7 @@ def summary(resultsdir, top=TOP, plan=None):
                 if bdir.is_dir() and not bdir.name.startswith("."):
                     items.setdefault(kdir.name, {}).setdefault(bdir.name, None)
     out, totals, everything, failed, flaky = [], [], [], [], []
+    outcomes = {}
     for kernel in sorted(items):
         out += [f"## {kernel}", "", "| boot | test | result | note |", "|---|---|---|---|"]
         kernel_verdicts = []
@@ -762,6 +803,7 @@ def summary(resultsdir, top=TOP, plan=None):
                     (failed if v.result == "fail" else flaky).append(
                         f"{v.result.upper()} {kernel}/{boot}: {v.test}" + (f" ({v.note})" if v.note else ""))
             kernel_verdicts += verdicts
+            outcomes[(kernel, bname)] = boot_outcome(verdicts)
         out.append("")
         totals.append(f"{kernel}: {counts_line(counts(kernel_verdicts))}")
         everything += kernel_verdicts
@@ -771,7 +813,7 @@ def summary(resultsdir, top=TOP, plan=None):
         out += [f"{len(flaky)} flaky (passed on a retry, declared in config/flaky.toml):"] + flaky + [""]
     if failed:
         out += [f"{len(failed)} failed:"] + failed + [""]
-    out += totals + [counts_line(counts(everything))]
+    out += totals + [""] + outcome_table(outcomes) + [counts_line(counts(everything))]
     return "\n".join(out) + "\n", everything
 
 

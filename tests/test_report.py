@@ -588,15 +588,15 @@ class BootAndSummaryTest(unittest.TestCase):
         rc, out = run_main("summary", str(self.results))
         self.assertEqual(rc, 1)
         lines = out.splitlines()
-        self.assertEqual(lines[-3:], [
-            "base: 5 passed, 1 failed, 1 skipped",
-            "series: 6 passed, 1 failed",
-            "11 passed, 2 failed, 1 skipped",
-        ])
+        totals = lines.index("base: 5 passed, 1 failed, 1 skipped")
+        self.assertEqual(lines[totals + 1], "series: 6 passed, 1 failed")
+        self.assertEqual(lines[-1], "11 passed, 2 failed, 1 skipped")
+        # then the scenario x kernel table, just above the closing line
+        self.assertEqual(lines[-3], "| headline | fail | fail | - | - |")
         self.assertIn("| headline | s2idle cycle with a running vcpu | FAIL | did not report |", lines)
         self.assertIn("## series", lines)
         # the failures are listed again just above the counts (CI shows a log's tail)
-        failed = lines[lines.index("2 failed:") + 1:-4]
+        failed = lines[lines.index("2 failed:") + 1:totals - 1]
         self.assertEqual(len(failed), 2)
         self.assertIn("FAIL series/headline: s2idle cycle with a running vcpu (did not report)", failed)
         self.assertEqual((self.results / "summary.md").read_text(), out)
@@ -616,6 +616,89 @@ class BootAndSummaryTest(unittest.TestCase):
         self.assertEqual(out.split(), ["lockdep", "line", "16", "WARNING:", "possible",
                                        "circular", "locking", "dependency", "detected"])
 
+
+
+class KernelTableTest(unittest.TestCase):
+    """The summary's last table, scenario x kernel (6.1 base, 6.1 series,
+    6.12 base, 6.12 series): pass, xfail, fail or "-", from the judged
+    results of each boot, just above the closing line."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.results = Path(self.tmp.name)
+
+    def boot(self, kernel, name, lines, expect_tests=None, splats=(), console_extra=""):
+        d = self.results / kernel / name
+        d.mkdir(parents=True)
+        tap = "".join(f"{l}\n" for l in lines)
+        (d / "console.log").write_text("wb: guest up\n" + console_extra
+                                       + "".join(f"wb: {l}\n" for l in lines))
+        (d / "tap.txt").write_text("TAP version 13\n" + tap)
+        (d / "status.json").write_text(json.dumps({"state": "done", "started": True, "how": "x"}))
+        tests = dict({"guest script completed": "pass"}, **(expect_tests or {}))
+        (d / "meta.json").write_text(json.dumps({"kernel": kernel, "boot": name, "expect_tests": tests,
+                                                 "expect_splats": list(splats)}))
+
+    def table(self, plan=None):
+        text, _ = report.summary(self.results, plan=plan)
+        lines = text.splitlines()
+        start = lines.index("## scenario x kernel")
+        rows = {l.split(" | ")[0][2:]: [c.strip(" |") for c in l.split(" | ")[1:]]
+                for l in lines[start:] if l.startswith("| ") and not l.startswith("| scenario")}
+        return lines, start, rows
+
+    def test_each_outcome(self):
+        done = "ok 2 - guest script completed"
+        # the old failure reproduced, as the registry expects: xfail
+        self.boot("6.12-base", "features-612", ["not ok 1 - refused", done], {"refused": "fail"})
+        self.boot("6.12-series", "features-612", ["ok 1 - refused", done], {"refused": "pass"})
+        # an expected splat seen: xfail
+        self.boot("6.12-base", "vmlist-612", ["ok 1 - cycles", done], splats=[r"general protection fault"],
+                  console_extra="[   21.9] Oops: general protection fault, probably for non-canonical "
+                                "address 0xdead0000000000f0: 0000 [#1] PREEMPT SMP\n")
+        # the old failure gone where it was expected: fail
+        self.boot("6.12-series", "vmlist-612", ["not ok 1 - cycles # exit 1", done])
+        self.boot("base", "headline", ["ok 1 - refused", done], {"refused": "fail"})
+        self.boot("series", "headline", ["ok 1 - refused", done])
+        # not one of the four kernels: not in the table
+        self.boot("variant-x", "kunit", ["ok 1 - a", done])
+        plan = [{"kernel": "checks", "boot": "build-6.12-base", "stage": "build-6.12-base"},
+                {"kernel": "6.12-series", "boot": "kunit-612", "stage": "boots"}]
+        lines, start, rows = self.table(plan)
+        self.assertEqual(lines[start + 4], "| scenario | 6.1 base | 6.1 series | 6.12 base | 6.12 series |")
+        self.assertEqual(rows, {
+            "features-612": ["-", "-", "xfail", "pass"],
+            "headline": ["fail", "pass", "-", "-"],
+            # planned, never ran: fail
+            "kunit-612": ["-", "-", "-", "fail"],
+            "vmlist-612": ["-", "-", "xfail", "fail"],
+        })
+        # the table is the last block: a blank line, then the closing line
+        self.assertEqual(lines[-2], "")
+        self.assertRegex(lines[-1], r"^\d+ passed, \d+ failed$")
+        self.assertTrue(all(l.startswith("|") for l in lines[start + 4:-2]))
+
+    def test_a_stray_splat_makes_an_xfail_a_fail(self):
+        self.boot("6.12-base", "features-612", ["not ok 1 - refused", "ok 2 - guest script completed"],
+                  {"refused": "fail"}, console_extra="[    3.1] WARNING: CPU: 1 PID: 1 at x.c:1 f+0x1/0x2\n")
+        _, _, rows = self.table()
+        self.assertEqual(rows["features-612"], ["-", "-", "fail", "-"])
+
+    def test_boot_outcome(self):
+        V = report.Verdict
+        self.assertEqual(report.boot_outcome([V("a", "pass"), V("b", "pass", "old failure reproduced")]), "xfail")
+        self.assertEqual(report.boot_outcome([V("a", "fail"), V("b", "pass", "old failure reproduced")]), "fail")
+        self.assertEqual(report.boot_outcome([V("x: expected splat /BUG/ seen", "pass", "bug at line 3")]),
+                         "xfail")
+        self.assertEqual(report.boot_outcome([V("x: known failure r", "pass", "not seen this run")]), "pass")
+        self.assertEqual(report.boot_outcome([V("a", "pass"), V("b", "flaky", "passed on a retry")]), "pass")
+
+    def test_no_table_without_those_kernels(self):
+        self.boot("variant-x", "kunit", ["ok 1 - guest script completed"])
+        text, _ = report.summary(self.results)
+        self.assertNotIn("## scenario x kernel", text)
+        self.assertEqual(text.splitlines()[-1], "3 passed, 0 failed")
 
 
 class ConsoleTapTest(unittest.TestCase):
