@@ -5,16 +5,26 @@
 # stage fails make check); a stage that needs a failed one is skipped and
 # says so; a planned boot that never ran fails, naming why.
 #   BOOTS="main headline" make check    runs only the named boots
+#   SERIES=6.12 (make check-6.12)       the 6.12 series and kernels instead:
+#                                       patches/6.12/, build/linux-6.12, the
+#                                       boots whose check names 6.12-base or
+#                                       6.12-series; results in build/results-6.12
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-res=build/results
+export SERIES=${SERIES:-6.1}
+if [ "$SERIES" = 6.1 ]; then
+	res=build/results kb=base ks=series pdir=patches repo=build/linux base_arg=
+	stages=dependencies,base-tree,unit-tests,series-round-trip,apply,checkpatch,build-base,build-series,build-series-arm64,guest-tools,boots
+else
+	res=build/results-$SERIES kb=$SERIES-base ks=$SERIES-series pdir=patches/$SERIES repo=build/linux-$SERIES base_arg=$SERIES
+	stages=dependencies,base-tree,unit-tests,series-round-trip,apply,checkpatch,build-$kb,build-$ks,guest-tools,boots
+fi
 rm -rf "$res"; mkdir -p "$res/checks"
 T0=$(date +%s)
 
-stages=dependencies,base-tree,unit-tests,series-round-trip,apply,checkpatch,build-base,build-series,build-series-arm64,guest-tools,boots
 # The plan comes first: if the registry is broken nothing can be judged.
-if ! python3 scripts/scenarios.py plan --check --host "$stages" ${BOOTS:-} > "$res/plan.json"; then
+if ! python3 scripts/scenarios.py plan --check --kernels "$kb,$ks" --host "$stages" ${BOOTS:-} > "$res/plan.json"; then
 	echo "make check: no plan (the scenario registry, config/scenarios.toml, is broken)"
 	echo "0 passed, 1 failed"
 	exit 1
@@ -49,34 +59,34 @@ stage() {
 }
 checkpatch() {
 	local p bad=0 ign
-	for p in $(sed -e 's/#.*//' patches/series); do
+	for p in $(sed -e 's/#.*//' "$pdir/series" | grep '\.patch$'); do
 		# accepted exceptions, with their reasons, in config/checkpatch-exceptions
 		ign=$(awk -v p="$p" '!/^#/ && NF >= 2 && ($1 == "*" || index(p, $1)) {printf "%s,", $2}' config/checkpatch-exceptions)
-		if ! (cd build/linux && PATH=/usr/bin:/bin:$PATH scripts/checkpatch.pl --strict -q --terse \
-			${ign:+--ignore "${ign%,}"} "$top/patches/$p"); then
+		if ! (cd "$repo" && PATH=/usr/bin:/bin:$PATH scripts/checkpatch.pl --strict -q --terse \
+			${ign:+--ignore "${ign%,}"} "$top/$pdir/$p"); then
 			echo "checkpatch: $p"; bad=1
 		fi
 	done
-	echo "checkpatch --strict: $(sed -e 's/#.*//' patches/series | grep -c .) patches checked"
+	echo "checkpatch --strict: $(sed -e 's/#.*//' "$pdir/series" | grep -c '\.patch$') patches checked"
 	return $bad
 }
 
 # NEEDS=0: a failure is judged but does not stop what follows
 stage dependencies 1 scripts/deps.sh
-stage base-tree 1 scripts/base.sh
+stage base-tree 1 scripts/base.sh $base_arg
 # the workbench's own tests (the selftest runner's use the base tree's runner)
 stage unit-tests 0 python3 -m unittest discover -s tests
 stage series-round-trip 0 scripts/series.sh check
 stage apply 1 scripts/series.sh apply
 stage checkpatch 0 checkpatch
-stage build-base 1 scripts/build.sh base --no-selftests
-stage build-series 1 scripts/build.sh series
+stage "build-$kb" 1 scripts/build.sh "$kb" --no-selftests
+stage "build-$ks" 1 scripts/build.sh "$ks"
 # the arm64 lane's kernel: its boots fail, naming the missing Image, if it does not build
-stage build-series-arm64 0 scripts/build.sh series --arch arm64
+[ "$SERIES" != 6.1 ] || stage build-series-arm64 0 scripts/build.sh series --arch arm64
 stage guest-tools 1 make -s -C guest
 # The boots, by group side by side (config/scenarios.toml): the emulators
 # run each guest on one host thread, so the groups keep both cores busy.
-stage boots 1 python3 scripts/scenarios.py check "$res/plan.json"
+stage boots 1 python3 scripts/scenarios.py check "$res/plan.json" --results "$res"
 
 echo "=== results (total $(($(date +%s) - T0))s)"
 python3 scripts/report.py summary "$res" --plan "$res/plan.json"
