@@ -124,6 +124,9 @@ class RegistryTest(unittest.TestCase):
             self.assertEqual(scenarios.read_test_plan("x", "base", d), ["a", "b"])
             self.assertEqual(scenarios.read_test_plan("x", "series", d), ["a", "c"])
             self.assertIsNone(scenarios.read_test_plan("y", "base", d))
+            (d / "z.txt").write_text("a\nb [6.12-base]\nc [6.12-series]\n")
+            self.assertEqual(scenarios.read_test_plan("z", "6.12-base", d), ["a", "b"])
+            self.assertEqual(scenarios.read_test_plan("z", "6.12-series", d), ["a", "c"])
 
     def test_flaky_file_errors(self):
         with tempfile.TemporaryDirectory() as d:
@@ -143,6 +146,75 @@ class RegistryTest(unittest.TestCase):
         self.assertEqual(readme[begin:end + len(scenarios.TABLE_END)] + "\n",
                          scenarios.table(scenarios.load()),
                          "README.md's scenario table is stale: python3 scripts/scenarios.py table")
+
+    def test_kernels(self):
+        """Every scenario says which of the four kernels it runs on; CI boots
+        only kernels it runs on; each 6.12 fix's scenario runs on 6.12-base
+        too, where the registry expects the old failure."""
+        reg = scenarios.load()
+        for s in reg.values():
+            self.assertTrue(set(s.kernels) <= set(scenarios.KERNELS), s.name)
+            self.assertTrue(set(s.check) <= set(s.kernels), s.name)
+        self.assertEqual(reg["headline"].kernels, ("base", "series"))
+        for name in ("features-612", "debugfs-612", "vmlist-612"):
+            s = reg[name]
+            self.assertEqual(s.check, ("6.12-base", "6.12-series"), name)
+            base = s.expect("6.12-base")
+            self.assertTrue(base.xfail or base.splats, name)
+            self.assertEqual(s.expect("6.12-series"), scenarios.Expect(), name)
+        self.assertEqual(reg["vmlist-612"].meta("6.12-base")["kernel"], "6.12-base")
+        self.assertIn("kvm-amd-svm-compat", reg["kunit-612"].meta("6.12-series")["kunit"])
+
+    def test_expectations_of_a_6_12_kernel(self):
+        data = tomllib.loads("""
+[x]
+doc = "d"
+lane = "qemu-x86"
+script = "main"
+kernels = ["6.12-base", "6.12-series"]
+"6.12-base".xfail = ["a"]
+[x."6.12-series"]
+timeout = 60
+""")
+        s = parse(data)["x"]
+        self.assertEqual(s.expect("6.12-base").xfail, ("a",))
+        self.assertEqual(s.timeout_for("6.12-series"), 60)
+        self.assertEqual(s.meta("6.12-base")["expect_tests"]["a"], "fail")
+        with self.assertRaisesRegex(scenarios.RegistryError, r"check names base, which is not in its kernels"):
+            parse({"x": dict(MINIMAL, kernels=["6.12-base"], check=["base"], group="g")})
+        with self.assertRaisesRegex(scenarios.RegistryError, r"expectations for 6.12-base, which is not in"):
+            parse({"x": dict(MINIMAL, **{"6.12-base": {"xfail": ["a"]}})})
+        with self.assertRaisesRegex(scenarios.RegistryError, r"kernels names unknown kernel '6.6-base'"):
+            parse({"x": dict(MINIMAL, kernels=["6.6-base"])})
+
+    def test_a_scenario_runs_only_on_its_kernels(self):
+        reg = scenarios.load()
+        with self.assertRaisesRegex(scenarios.RegistryError, r"features-612 runs on 6.12-base, 6.12-series"):
+            scenarios.run_one(reg["features-612"], "series", quiet=True)
+
+    def test_the_plan_of_each_ci_target(self):
+        """make check plans the 6.1 kernels' boots, make check-6.12 the 6.12 ones."""
+        reg = scenarios.load()
+        six1 = {(i["kernel"], i["boot"]) for i in scenarios.plan(reg, True, kernels=("base", "series"))}
+        six12 = {(i["kernel"], i["boot"]) for i in
+                 scenarios.plan(reg, True, kernels=("6.12-base", "6.12-series"))}
+        self.assertIn(("base", "headline"), six1)
+        self.assertFalse([b for k, b in six1 if k.startswith("6.12")])
+        self.assertEqual({k for k, _ in six12}, {"6.12-base", "6.12-series"})
+        self.assertIn(("6.12-base", "vmlist-612"), six12)
+        self.assertIn(("6.12-series", "selftest-612"), six12)
+        self.assertNotIn(("6.12-base", "selftest-612"), six12)    # the series' own test
+        # without --check: every scenario on every kernel it runs on
+        every = {(i["kernel"], i["boot"]) for i in scenarios.plan(reg)}
+        self.assertIn(("base", "bench"), every)
+        self.assertNotIn(("6.12-base", "bench"), every)
+        self.assertNotIn(("base", "features-612"), every)
+
+    def test_the_table_names_kernels_and_ci_targets(self):
+        t = scenarios.table(scenarios.load())
+        self.assertIn("| features-612 | qemu-x86 | 6.12-base, 6.12-series | make check-6.12: "
+                      "6.12-base + 6.12-series |", t)
+        self.assertIn("| headline | qemu-x86 | base, series | make check: base + series |", t)
 
     def test_override(self):
         s = scenarios.override(scenarios.load()["bench"], ["cpus=4", "maxcpus=4", "append=x y"])
