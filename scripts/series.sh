@@ -112,7 +112,8 @@ check)
 	PATCH_DIR=$tmp export_from series-check "$tmp" >/dev/null
 	g checkout -q -f "$cur"; g branch -q -D series-check; trap - EXIT
 	# (patches/6.12/ is the 6.12 series, not this one)
-	if diff -ru $([ "$series" = 6.1 ] && echo '-x 6.*') "$pdir" "$tmp"; then
+	skip=(); [ "$series" != 6.1 ] || skip=(-x "6.*")
+	if diff -ru "${skip[@]}" "$pdir" "$tmp"; then
 		echo "series: apply -> export round-trips with no diff ($(listed | wc -l) patches)"
 		rm -rf "$tmp"
 	else
