@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build layer: build one test kernel.
 #   scripts/build.sh KERNEL [--arch x86_64|arm64] [--no-selftests]
-#                    [--config FRAGMENT] [--out NAME]
+#                    [--selftests NAME,...] [--config FRAGMENT] [--out NAME]
 # KERNEL: base or series (Linux 6.1, build/linux), 6.12-base or 6.12-series
 # (Linux 6.12, build/linux-6.12; scripts/base.sh 6.12, SERIES=6.12
 # scripts/series.sh apply).
@@ -27,11 +27,13 @@
 set -euo pipefail
 kind=${1:?usage: build.sh base|series|6.12-base|6.12-series [--arch x86_64|arm64] [--no-selftests] [--config FRAGMENT --out NAME]}
 shift
-target=x86_64 selftests=1 extra= outname=
+target=x86_64 selftests=1 only= extra= outname=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) target=$2; shift 2 ;;
 	--no-selftests) selftests=0; shift ;;
+	# only these KVM selftests (make check-6.12: cpu_hotplug_test), not all
+	--selftests) only=$2; shift 2 ;;
 	--config) extra=$2; shift 2 ;;
 	--out) outname=$2; shift 2 ;;
 	*) echo "build: unknown option $1" >&2; exit 2 ;;
@@ -131,9 +133,10 @@ if [ $selftests = 1 ]; then
 	# the kernel's own from an extra include directory
 	shim=$top/build/selftests-shim
 	mkdir -p "$shim/linux"; cp "$wt/include/linux/bitfield.h" "$shim/linux/"
+	targets=(); for t in ${only//,/ }; do targets+=("$sd/kvm/$t"); done
 	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -C "$sd/kvm" -k -j"$kb_jobs" \
 		ARCH="$arch" ${cross:+CROSS_COMPILE=$cross} CC="ccache ${cross}gcc" \
-		$([ "$target" = arm64 ] && echo "EXTRA_CFLAGS=-I$shim") \
+		$([ "$target" = arm64 ] && echo "EXTRA_CFLAGS=-I$shim") "${targets[@]}" \
 		>"$out/selftests-build.log" 2>&1 || true
 	st=$out/selftests
 	rm -rf "$st"; mkdir -p "$st/kselftest" "$st/kvm"
@@ -143,6 +146,7 @@ if [ $selftests = 1 ]; then
 	: > "$st/kselftest-list.txt"; : > "$st/BUILT"
 	for t in $(env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -s -C "$sd/kvm" ARCH="$arch" COLLECTION=kvm emit_tests 2>/dev/null |
 			sed -n 's/^kvm://p'); do
+		[ -z "$only" ] || [[ ",$only," == *",$t,"* ]] || continue
 		f=$(find "$sd/kvm" -name "$t" -type f -perm -u+x -print -quit)
 		if [ -n "$f" ]; then
 			cp "$f" "$st/kvm/$t"; echo "kvm:$t" >> "$st/kselftest-list.txt"; echo "$t built" >> "$st/BUILT"
