@@ -133,7 +133,8 @@ if [ $selftests = 1 ]; then
 	# the kernel's own from an extra include directory
 	shim=$top/build/selftests-shim
 	mkdir -p "$shim/linux"; cp "$wt/include/linux/bitfield.h" "$shim/linux/"
-	targets=(); for t in ${only//,/ }; do targets+=("$sd/kvm/$t"); done
+	# (as make names them: $(OUTPUT)/NAME, OUTPUT the directory's physical path)
+	targets=(); for t in ${only//,/ }; do targets+=("$(cd "$sd/kvm" && pwd -P)/$t"); done
 	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -C "$sd/kvm" -k -j"$kb_jobs" \
 		ARCH="$arch" ${cross:+CROSS_COMPILE=$cross} CC="ccache ${cross}gcc" \
 		$([ "$target" = arm64 ] && echo "EXTRA_CFLAGS=-I$shim") "${targets[@]}" \
