@@ -88,12 +88,16 @@ commits() { g log --reverse --format='%an <%ae>%n%T%n%B' "base..$1"; }
 case ${1:-} in
 apply)
 	if g rev-parse -q --verify refs/heads/series >/dev/null && [ "${FORCE:-0}" != 1 ]; then
-		cur=$(g symbolic-ref -q --short HEAD || g rev-parse HEAD)
-		# back to where it was, whatever happens
-		trap 'g am --abort 2>/dev/null; g checkout -q -f "$cur"; g branch -q -D series-guard 2>/dev/null' EXIT
-		apply_to series-guard >/dev/null
-		same=$([ "$(commits series)" = "$(commits series-guard)" ] && echo 1 || echo 0)
-		g checkout -q -f "$cur"; g branch -q -D series-guard; trap - EXIT
+		# the patches applied in a scratch worktree: the tree's own working
+		# copy is not touched unless the branch is to be replaced
+		scratch=$(mktemp -d)
+		trap 'g worktree remove -f "$scratch" 2>/dev/null; rm -rf "$scratch"; g worktree prune' EXIT
+		g worktree add -q --detach "$scratch" base
+		for p in $(listed 2>/dev/null); do
+			git -C "$scratch" am -q "$pdir/$p" >/dev/null 2>&1 || { git -C "$scratch" am --abort 2>/dev/null; break; }
+		done
+		same=$([ "$(commits series)" = "$(commits "$(git -C "$scratch" rev-parse HEAD)")" ] && echo 1 || echo 0)
+		g worktree remove -f "$scratch"; rm -rf "$scratch"; trap - EXIT
 		if [ "$same" != 1 ]; then
 			mk=$([ "$series" = 6.1 ] || echo " SERIES=$series")
 			echo "series: ${repo#$top/} branch 'series' has work that is not in ${pdir#$top/}/:" >&2
