@@ -138,3 +138,43 @@ run_boot() { # kernel label boot [scenarios.py run args...]
 summary() {
 	python3 "$top/scripts/report.py" summary "$RES" --plan "$RES/plan.json"
 }
+
+# ------------------------------------------------------- an experiment --
+
+# experiment NAME "BOOTS" MUST_FAIL "KERNELS" BUILD_FN [scenarios.py run args...]
+#   the throwaway experiments' one shape: results in build/NAME (emptied),
+#   each of BOOTS on each of KERNELS, the variant built by BUILD_FN (a
+#   judged step, checks/build-NAME; BUILD_FN calls "variant NAME ...",
+#   outputs in build/out/NAME) and each of BOOTS on it judged as the series
+#   with --must-fail MUST_FAIL (a boot passes only when a failing check
+#   matches), then the judge's summary, whose exit status is the
+#   experiment's.  A function for_people, when the script defines one,
+#   prints what the boots saw (it decides nothing) before the summary.
+experiment() {
+	local name=$1 boots=$2 must=$3 kernels=$4 build_fn=$5 k b
+	shift 5
+	results "$top/build/$name"
+	for k in $kernels; do for b in $boots; do plan "$k" "$b" boots; done; done
+	plan checks "build-$name" "build-$name"
+	for b in $boots; do plan variant "$b" "build-$name"; done
+	plan_write
+	for k in $kernels; do
+		echo "== $k"
+		for b in $boots; do run_boot "$k" "$k" "$b" "$@"; done
+	done
+	echo "== variant $name"
+	if stage "build-$name" "$build_fn"; then
+		grep '^[-+][^-+]' "$RES/checks/build-$name/output.txt" | head -20
+		for b in $boots; do
+			run_boot series variant "$b" --out "$top/build/out/$name" --must-fail "$must" "$@"
+		done
+	else
+		tail -5 "$RES/checks/build-$name/output.txt"
+	fi
+	if declare -F for_people >/dev/null; then
+		echo "== what the boots saw (for people)"
+		for_people
+	fi
+	echo "== the judge"
+	summary
+}
