@@ -335,10 +335,12 @@ class FollowTest(LaneTest):
     def test_the_timeout(self):
         out = self.boot(GUEST_UP, "hang", timeout=1)
         self.assertEqual((out.how, out.started), ("killed after the 1 s timeout", True))
+        # killed at the timeout, not at the end of the fake's hang; a loaded
+        # host (a kernel build beside the tests) took 3 s and more
         self.assertGreaterEqual(out.seconds, 1)
-        self.assertLess(out.seconds, 3)
+        self.assertLess(out.seconds, 15)
         self.assertTrue(gone(self.seen()[0]["pid"]), "the emulator still runs")
-        self.assertRegex(self.console(), r"# wb-host: qemu-x86 boot killed after the 1 s timeout after 1\.\ds\n$")
+        self.assertRegex(self.console(), r"# wb-host: qemu-x86 boot killed after the 1 s timeout after \d+\.\ds\n$")
 
     def test_guest_up_must_start_the_line(self):
         out = self.boot("say [    2.0] echo wb: guest up", "exit 0")
