@@ -4,8 +4,9 @@
 MOD=${WB_OUT:-$WB_TOP/build/out/$WB_KERNEL}
 KVMTEST=$WB_TOP/guest/kvmtest
 TAP=$WB_RESULTS/tap.txt
-_n=0
 [ -f "$TAP" ] || echo "TAP version 13" > "$TAP"
+# numbered on from what an earlier kernel of this boot reported (kexec)
+_n=$(grep -c '^\(not \)\?ok ' "$TAP")
 
 ok()   { _n=$((_n + 1)); echo "ok $_n - $1${2:+ # $2}" >> "$TAP"; echo "ok $_n - $1${2:+ # $2}"; }
 nok()  { _n=$((_n + 1)); echo "not ok $_n - $1${2:+ # $2}" >> "$TAP"; echo "not ok $_n - $1${2:+ # $2}"; }

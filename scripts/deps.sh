@@ -12,6 +12,7 @@ pkgs=(
 	gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu gcc-s390x-linux-gnu
 	gcc-powerpc64le-linux-gnu gcc-mips64el-linux-gnuabi64   # cross builds
 	debootstrap                                 # make fresh-machine
+	kexec-tools                                 # the kexec scenario (run in the guest, from the host's root)
 	busybox-static gnuplot-nox                  # guest userspace, benchmark plots
 	bochs bochs-term bochsbios vgabios grub-pc-bin xorriso mtools bsdutils   # Bochs lane (VMX)
 )
@@ -34,5 +35,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# kexec-tools is for the guests only: the host itself must not kexec on reboot
+echo "kexec-tools kexec-tools/load_kexec boolean false" | debconf-set-selections
 apt-get -o DPkg::Lock::Timeout=600 update -q
 apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"

@@ -4,7 +4,7 @@
 # check, which must fail.  Ends with the judge's "N passed, N failed".
 #
 #   scripts/torture.sh [PART ...]      parts: soak kasan fault modules reboot
-#                                      suspend states bochs variants (default: all)
+#                                      suspend states kexec bochs variants (default: all)
 #   TORTURE_KERNELS="base series"      the kernels (default both)
 #   SOAK_CYCLES=1000 FAILSLAB_COUNT=1000 MODULE_CYCLES=200 REBOOTS=20
 #   SUSPEND_CYCLES=50 KASAN_SOAK_CYCLES=300 BOCHS_SOAK_CYCLES=100
@@ -49,7 +49,7 @@ REBOOTS=${REBOOTS:-20}
 SUSPEND_CYCLES=${SUSPEND_CYCLES:-50}
 BOCHS_SOAK_CYCLES=${BOCHS_SOAK_CYCLES:-100}
 BOCHS_MODULE_CYCLES=${BOCHS_MODULE_CYCLES:-30}
-parts=${*:-soak kasan fault modules reboot suspend states bochs variants}
+parts=${*:-soak kasan fault modules reboot suspend states kexec bochs variants}
 T0=$(date +%s)
 : > "$SUM"
 results "$R/results"
@@ -184,6 +184,9 @@ part() {
 	states)
 		# every hotplug state of a CPU, up and down, stopped at and failed at
 		for k in $KERNELS; do item $k $k hotplug-states; done ;;
+	kexec)
+		# kexec -e while a VM runs, with and without a CPU coming online
+		for k in $KERNELS; do item $k $k kexec; item $k $k kexec-vm; done ;;
 	bochs)
 		# the Intel half on Bochs (VMX): a shorter soak and module cycles
 		cycles torture-soak-intel "$BOCHS_SOAK_CYCLES" 0 3600 "wb.vendor=intel idle=poll wb.leakcheck=none"
@@ -225,7 +228,7 @@ part() {
 			$m '/^static void kvm_resume(void)$/,/^}/s/^\tr = kvm_hw_enable_this_cpu();$/\tr = 0;/'
 		;;
 	*)
-		echo "torture: unknown part $1 (soak kasan fault modules reboot suspend states bochs variants)" >&2
+		echo "torture: unknown part $1 (soak kasan fault modules reboot suspend states kexec bochs variants)" >&2
 		exit 2 ;;
 	esac
 }
