@@ -6,10 +6,10 @@ SHELL := /bin/bash
 .PHONY: help deps base apply export series-check build build-base build-series \
 	guest check check-6.12 gates demo demo-base unit-tests list fresh-machine selftests-expect selftests-all \
 	bochs-selftests bochs-amd arm64 arm64-experiment lockdep-experiment kunit-experiment intel-experiment \
-	hostcaps-experiment bench bench-control clean post
+	hostcaps-experiment bench bench-control clean post coverage
 
 help:
-	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export post build check-6.12 gates demo-base unit-tests list fresh-machine selftests-expect selftests-all bochs-selftests bochs-amd arm64 arm64-experiment lockdep-experiment kunit-experiment intel-experiment hostcaps-experiment bench bench-control clean"
+	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export post build check-6.12 gates demo-base unit-tests list fresh-machine selftests-expect selftests-all bochs-selftests bochs-amd arm64 arm64-experiment lockdep-experiment kunit-experiment intel-experiment hostcaps-experiment bench bench-control coverage clean"
 
 # Which series base, apply, export, series-check, build and check work on:
 # SERIES=6.1 (default: patches/, build/linux, kernels base and series) or
@@ -158,8 +158,26 @@ bench-control: build guest
 
 clean:
 	rm -rf build/out build/results build/bench-results build/bench-control build/bochs build/arm64 \
-		build/lockdep-exp build/kunit-exp build/intel-exp build/arm64-exp build/torture build/variants
+		build/lockdep-exp build/kunit-exp build/intel-exp build/arm64-exp build/torture build/variants build/coverage
 	[ ! -d build/linux ] || git -C build/linux worktree prune
+
+# Coverage of the series (scripts/coverage.sh): build the gcov kernel
+# series-gcov (config/gcov.config), boot COVERAGE_BOOTS on it (the qemu-x86
+# boots of make check, kunit, and the reliability short forms that end
+# with the guest script), COVERAGE_JOBS at a time, and report every line
+# the series adds or changes in virt/kvm/ and arch/x86/kvm/ that never ran:
+# build/coverage/coverage.md and coverage.json.  Fails below COVERAGE_GOAL %.
+# Longest first (the boots are dealt out to the lists in turn).
+COVERAGE_BOOTS ?= selftests stress torture-soak torture-failslab torture-modules torture-fault-load \
+	main torture-fault-enable torture-fault-online torture-suspend vmlist-race torture-fault-resume \
+	torture-fault-resume-newvm torture-fault-vfio window headline hotadd-novm hotadd-novm-nocheck \
+	hostcaps svm-features maxcpus boot-cpu-nosvm suspend kunit
+COVERAGE_JOBS ?= 2
+COVERAGE_SET ?=
+COVERAGE_GOAL ?= 95
+export COVERAGE_BOOTS COVERAGE_JOBS COVERAGE_SET COVERAGE_GOAL
+coverage: apply guest
+	scripts/coverage.sh
 
 # The reliability suite's long forms (scripts/torture.sh): a 1000-cycle
 # soak (also on KASAN kernels, config/torture.config), fault injection at

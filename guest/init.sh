@@ -33,6 +33,19 @@ tap=$WB_RESULTS/tap.txt
 n=$(grep -c '^\(not \)\?ok ' "$tap" 2>/dev/null)
 echo "ok $((n + 1)) - guest script completed" >> "$tap"
 echo "wb: ok $((n + 1)) - guest script completed"
+# A gcov kernel (make coverage: config/gcov.config): KVM's coverage data,
+# kept across module unloads, into the results (gcov/, the paths as under
+# /sys/kernel/debug/gcov).  Read with cat: debugfs gives the files size 0.
+# (A script that suspends ends from tmpfs: tmpfs-lib.sh's finish sends them
+# over the console instead.)
+if [ -z "$WB_LANE" ] && [ -d /sys/kernel/debug/gcov ]; then
+	g=0
+	while IFS= read -r f; do
+		mkdir -p "$WB_RESULTS/gcov/${f%/*}" &&
+			cat "/sys/kernel/debug/gcov/$f" > "$WB_RESULTS/gcov/$f" && g=$((g + 1))
+	done < <(cd /sys/kernel/debug/gcov && find . -name '*.gcda')
+	echo "wb: gcov: $g .gcda files copied to the results (gcov/)"
+fi
 echo "wb: script done"
 sync
 # QEMU runs with -no-reboot, so a reboot ends it; Bochs ends at a power-off.

@@ -10,7 +10,9 @@
 #   now               seconds since boot (busybox date reads /etc/localtime,
 #                     on the dead 9p)
 #   finish            "guest script completed", then reboot at once (a sync
-#                     or a shutdown would wait for the dead 9p)
+#                     or a shutdown would wait for the dead 9p); on a gcov
+#                     kernel (make coverage) the coverage data first, on the
+#                     console (gcov_to_console)
 PATH=/tmp/bin
 n=100
 say() { echo "wb: $*" > /dev/console; }
@@ -24,6 +26,24 @@ all_virt() { ! busybox grep -v " svme=$1" /sys/kernel/debug/wb_virt; }
 now() { read -r up _ < /proc/uptime; echo "${up%.*}"; }
 finish() {
 	say "ok $((n + 1)) - guest script completed"
+	[ ! -d /sys/kernel/debug/gcov ] || gcov_to_console
 	sleep 1                         # let the console drain before the kernel's "Resetting"
 	echo b > /proc/sysrq-trigger
+}
+# The .gcda files of /sys/kernel/debug/gcov (read with cat: debugfs gives
+# them size 0) as a gzipped tar, in hex on the console between
+# "@@wb-gcov begin MD5 BYTES" and "@@wb-gcov end", each line "@@wb-gcov HEX"
+# (no upper case, nothing the judge's splat scan could match);
+# scripts/coverage.py decodes them from console.log and checks the MD5.
+gcov_to_console() {
+	busybox rm -rf /tmp/gcov /tmp/gcov.tgz
+	(cd /sys/kernel/debug/gcov && busybox find . -name '*.gcda') | while read -r f; do
+		busybox mkdir -p "/tmp/gcov/${f%/*}"
+		busybox cat "/sys/kernel/debug/gcov/$f" > "/tmp/gcov/$f"
+	done
+	busybox tar -C /tmp/gcov -czf /tmp/gcov.tgz .
+	set -- $(busybox md5sum /tmp/gcov.tgz) $(busybox wc -c < /tmp/gcov.tgz)
+	echo "@@wb-gcov begin $1 $3" > /dev/console
+	busybox xxd -p /tmp/gcov.tgz | busybox sed 's/^/@@wb-gcov /' > /dev/console
+	echo "@@wb-gcov end" > /dev/console
 }

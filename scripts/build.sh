@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build layer: build one test kernel.
-#   scripts/build.sh KERNEL [--arch x86_64|arm64] [--no-selftests]
+#   scripts/build.sh KERNEL[-gcov] [--arch x86_64|arm64] [--no-selftests]
 #                    [--selftests NAME,...] [--config FRAGMENT] [--out NAME]
 # KERNEL: base or series (Linux 6.1, build/linux), 6.12-base or 6.12-series
 # (Linux 6.12, build/linux-6.12; scripts/base.sh 6.12, SERIES=6.12
@@ -16,7 +16,12 @@
 # change.  Config: tinyconfig plus config/kvm-test.config (x86_64) or
 # config/arm64-test.config, then for 6.12 config/kvm-test-6.12.config
 # (arm64-test-6.12.config) if it exists, and --config's fragment on top
-# (e.g. config/torture.config, with --out torture).
+# (e.g. config/torture.config, with --out torture).  A fragment may bring
+# test-only patches of its own: config/test-only/<fragment's name>/*.patch
+# (6.12: config/test-only/6.12/<name>/), applied to its kernels only.
+# KERNEL-gcov (base-gcov, series-gcov: make coverage) is KERNEL with
+# --config config/gcov.config --out KERNEL-gcov: gcov for KVM's modules
+# (config/test-only/gcov/), in build/kernel-KERNEL-gcov.
 # Outputs land in build/out/<kind>[-arm64]/ (or build/out/<NAME>/):
 #   x86_64: bzImage vmlinux System.map .config kvm.ko kvm-amd.ko kvm-intel.ko
 #           irqbypass.ko wb_virt.ko commit selftests/
@@ -25,7 +30,7 @@
 # run_kselftest.sh, kselftest/, kselftest-list.txt and kvm/ with the tests
 # that built (BUILT names those that did not).
 set -euo pipefail
-kind=${1:?usage: build.sh base|series|6.12-base|6.12-series [--arch x86_64|arm64] [--no-selftests] [--config FRAGMENT --out NAME]}
+kind=${1:?usage: build.sh base|series|6.12-base|6.12-series|KERNEL-gcov [--arch x86_64|arm64] [--no-selftests] [--config FRAGMENT --out NAME]}
 shift
 target=x86_64 selftests=1 only= extra= outname=
 while [ $# -gt 0 ]; do
@@ -41,6 +46,9 @@ while [ $# -gt 0 ]; do
 done
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/kbuild.sh"
+case $kind in
+*-gcov) outname=${outname:-$kind} extra=${extra:-config/gcov.config} kind=${kind%-gcov} ;;
+esac
 case $kind in
 base|series) ver=6.1 rev=$kind repo=$top/build/linux testonly_dir=$top/config/test-only ;;
 [0-9]*.[0-9]*-base|[0-9]*.[0-9]*-series)
@@ -74,6 +82,8 @@ git -C "$repo" rev-parse -q --verify "$rev^{commit}" >/dev/null ||
 commit=$(git -C "$repo" rev-parse "$rev^{commit}")
 shopt -s nullglob
 testonly=("$testonly_dir"/*.patch "$testonly_dir/$rev"/*.patch)
+# the fragment's own (config/gcov.config: config/test-only/gcov/*.patch)
+[ -z "$extra" ] || testonly+=("$testonly_dir/$(basename "$extra" .config)"/*.patch)
 if [ ${#testonly[@]} -gt 0 ]; then
 	idx=$(mktemp); trap 'rm -f "$idx"' EXIT
 	GIT_INDEX_FILE=$idx git -C "$repo" read-tree "$commit"
