@@ -191,10 +191,12 @@ class RegistryTest(unittest.TestCase):
         self.assertEqual(reg["vmlist-612"].meta("6.12-base")["kernel"], "6.12-base")
         self.assertIn("kvm-amd-svm-compat", reg["kunit-612"].meta("6.12-series")["kunit"])
 
-    def test_the_6_12_kernels_in_the_bochs_lane(self):
+    def test_the_6_12_kernels_in_the_bochs_and_arm64_lanes(self):
         """Bochs: intel-612 (6.12's default, enable_virt_at_load=Y) in make
         check-6.12 on both 6.12 kernels, its kvm.enable_virt_at_load=0 form
-        elsewhere."""
+        elsewhere; arm64: the 6.1 boots run on the 6.12 kernels too (make
+        arm64 SERIES=6.12), outside make check-6.12, from
+        build/out/6.12-*-arm64."""
         reg = scenarios.load()
         i = reg["intel-612"]
         self.assertEqual((i.lane, i.script, i.group), ("bochs", "vendor", "bochs"))
@@ -205,6 +207,13 @@ class RegistryTest(unittest.TestCase):
         self.assertEqual((od.lane, od.script, od.check), ("bochs", "vendor", ()))
         self.assertTrue({"wb.virt_at_load=0", "kvm.enable_virt_at_load=0"} <= set(od.append.split()))
         self.assertNotIn("virt_at_load", reg["intel"].append)       # 6.1: no such parameter
+        for name in ("arm64-vhe", "arm64-nvhe", "arm64-stress"):
+            s = reg[name]
+            self.assertEqual(s.kernels, scenarios.KERNELS, name)
+            self.assertEqual(s.check, ("series",), name)
+            self.assertIn("make arm64 SERIES=6.12", s.also)
+        self.assertEqual(reg["arm64-selftests"].kernels, ("base", "series"))
+        self.assertEqual(boot.kernel_out("qemu-arm64", "6.12-series"), TOP / "build/out/6.12-series-arm64")
         self.assertEqual(boot.kernel_out("bochs", "6.12-base"), TOP / "build/out/6.12-base")
         six12 = {(i["kernel"], i["boot"]) for i in
                  scenarios.plan(reg, True, kernels=("6.12-base", "6.12-series"))}
@@ -212,6 +221,7 @@ class RegistryTest(unittest.TestCase):
         self.assertIn(("6.12-series", "intel-612"), six12)
         self.assertFalse([b for _, b in six12 if b.startswith("arm64") or b == "intel-612-ondemand"])
         every = {(i["kernel"], i["boot"]) for i in scenarios.plan(reg)}
+        self.assertIn(("6.12-series", "arm64-nvhe"), every)
         self.assertIn(("6.12-base", "intel-612-ondemand"), every)
 
     def test_expectations_of_a_6_12_kernel(self):
@@ -451,6 +461,11 @@ class GuestScriptPlanTest(unittest.TestCase):
         self.assertIn("CR4.VMXE clear on every CPU after the unload", at_load)
         self.assertNotIn("CR4.VMXE clear on every CPU before the first VM", at_load)
         self.assertEqual(ondemand, six1[:1] + ["kvm.enable_virt_at_load is N"] + six1[1:])
+        nvhe = reg["arm64-nvhe"]
+        self.assertIn("KVM initialised in nvhe mode (Hyp mode initialized successfully)",
+                      self.reported(nvhe, "base"))
+        self.assertIn("KVM initialised in nvhe mode (Hyp nVHE mode initialized successfully)",
+                      self.reported(nvhe, "6.12-base"))
 
 
 class GuestLibTest(unittest.TestCase):
