@@ -47,7 +47,16 @@ cpu_list() { # expand "0-2,4" into "0 1 2 4"
 insmod "$MOD/irqbypass.ko" 2>/dev/null
 # wb.vendor=intel (the Bochs lane) makes these use kvm-intel
 VENDOR=${WB_VENDOR:-amd}
-load_kvm() { insmod "$MOD/kvm.ko" && insmod "$MOD/kvm-$VENDOR.ko"; }
+# modparams MODULE: MODULE.NAME=VALUE of the kernel command line as insmod
+# arguments, as modprobe passes them (insmod does not read the command line),
+# e.g. kvm.enable_virt_at_load=0 on 6.12
+modparams() {
+	local w
+	for w in $(cat /proc/cmdline); do
+		case $w in "$1".*=*) printf '%s ' "${w#"$1".}" ;; esac
+	done
+}
+load_kvm() { insmod "$MOD/kvm.ko" $(modparams kvm) && insmod "$MOD/kvm-$VENDOR.ko" $(modparams "kvm_$VENDOR"); }
 unload_kvm() { rmmod "kvm_$VENDOR" && rmmod kvm; }
 kvm_loaded() { grep -q "^kvm_$VENDOR " /proc/modules; }
 if [ "$WB_LANE" = arm64 ]; then		# KVM is built in on arm64

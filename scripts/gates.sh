@@ -16,16 +16,31 @@
 #
 #   GATES="bisect sparse" scripts/gates.sh    a subset (default: all five)
 #   CROSS="arm64 mips" scripts/gates.sh       a subset of the cross targets
+#   SERIES=6.12 scripts/gates.sh              the 6.12 series (make gates SERIES=6.12)
 #   SERIES_REF=<branch> BASE_REF=<rev>        what to check (default series, base)
 #   JOBS=<n>                                  make -j (default: cores + 1)
-# Trees: build/gates/x86 (bisect, sparse, w1) and build/gates/<target>,
-# worktrees of build/linux built in place with ccache; logs in build/gates/logs/.
+# SERIES=6.1 (the default): build/linux; trees build/gates/x86 (bisect,
+# sparse, w1) and build/gates/<target>, worktrees of build/linux built in
+# place with ccache; logs in build/gates/logs/, lock build/gates/lock.
+# SERIES=6.12: build/linux-6.12, trees, logs and lock under build/gates-6.12/,
+# so both series' gates can run side by side.
+# Configs: the x86 trees take config/kvm-test.config, with
+# config/kvm-test-<SERIES>.config on top if it exists (as scripts/build.sh);
+# a cross target takes config/cross/<target>.config, with
+# config/cross/<SERIES>/<target>.config on top if it exists (what that
+# version's Kconfig needs otherwise, e.g. 6.12's mips).
 set -euo pipefail
 export LC_ALL=C
 top=$(cd "$(dirname "$0")/.." && pwd)
-repo=$top/build/linux
-gd=$top/build/gates
+ver=${SERIES:-6.1}
+case $ver in
+6.1) repo=$top/build/linux gd=$top/build/gates mk_series= ;;
+[0-9]*.[0-9]*) repo=$top/build/linux-$ver gd=$top/build/gates-$ver mk_series=" SERIES=$ver" ;;
+*) echo "gates: unknown SERIES '$ver' (6.1, 6.12)" >&2; exit 2 ;;
+esac
 logs=$gd/logs
+# kconfig's "added by the series" exception looks in this version's series
+export KB_REPO=$repo
 base_ref=${BASE_REF:-base}
 series_ref=${SERIES_REF:-series}
 all_gates="bisect sparse w1 cross changelog"
@@ -36,9 +51,10 @@ g() { git -C "$repo" "$@"; }
 for x in $gates; do
 	case " $all_gates " in *" $x "*) ;; *) echo "gates: unknown gate '$x' (gates: $all_gates)" >&2; exit 2 ;; esac
 done
+[ -d "$repo" ] || { echo "gates: no ${repo#"$top"/} (run 'make apply$mk_series')" >&2; exit 1; }
 for r in "$base_ref" "$series_ref"; do
 	g rev-parse -q --verify "$r^{commit}" >/dev/null ||
-		{ echo "gates: build/linux has no '$r' (run 'make apply')" >&2; exit 1; }
+		{ echo "gates: ${repo#"$top"/} has no '$r' (run 'make apply$mk_series')" >&2; exit 1; }
 done
 base=$(g rev-parse "$base_ref^{commit}")
 tip=$(g rev-parse "$series_ref^{commit}")
@@ -48,7 +64,7 @@ n=${#commits[@]}
 
 mkdir -p "$logs"
 exec 9>"$gd/lock"
-flock -n 9 || { echo "gates: another gates.sh is running (build/gates/lock)" >&2; exit 1; }
+flock -n 9 || { echo "gates: another gates.sh is running on this series (${gd#"$top"/}/lock)" >&2; exit 1; }
 
 . "$top/scripts/kbuild.sh"
 
@@ -93,11 +109,19 @@ compare() { # name base.w series.w
 	return 1
 }
 
-# ---- x86_64 tree: the test config (as scripts/build.sh), in build/gates/x86
+# A version's fragments: FILE, then its variant for this version on top if
+# there is one (x86: kvm-test-6.12.config; cross: cross/6.12/<target>.config)
+fragments() { # file variant
+	echo "$1"
+	[ "$ver" = 6.1 ] || [ ! -f "$2" ] || echo "$2"
+}
+mapfile -t x86_frags < <(fragments "$top/config/kvm-test.config" "$top/config/kvm-test-$ver.config")
+
+# ---- x86_64 tree: the test config (as scripts/build.sh), in build/gates[-VER]/x86
 x86() { kmake "$gd/x86" x86_64 "$@"; }
 x86_at() { # commit
 	checkout "$gd/x86" "$1"
-	kconfig "$gd/x86" x86_64 "$top/config/kvm-test.config"
+	kconfig "$gd/x86" x86_64 "${x86_frags[@]}"
 }
 
 gate_bisect() {
@@ -148,27 +172,33 @@ gate_w1() {
 
 # ---- cross: one worktree per target, switched between base and series
 gate_cross() { # target
-	local t=$1 arch cc wt side c log rc s dirs
+	local t=$1 arch cc wt side c log rc s dirs frags f
 	read -r arch cc < <(kb_arch "$t") || { echo "cross: unknown target '$t'"; return 1; }
 	[ "$cc" = - ] && cc=
 	[ -f "$top/config/cross/$t.config" ] || { echo "cross: no config/cross/$t.config"; return 1; }
 	command -v "${cc}gcc" >/dev/null || { echo "cross: $t: ${cc}gcc is not installed"; return 1; }
+	mapfile -t frags < <(fragments "$top/config/cross/$t.config" "$top/config/cross/$ver/$t.config")
+	[ ${#frags[@]} = 1 ] || echo "cross: $t: config ${frags[*]#"$top"/}"
 	wt=$gd/$t
 	xmk() { kmake "$wt" "$t" "$@"; }
-	# what to build: arch/<arch>/kvm/, or the fragment's "# gates-dirs:" line
-	dirs=$(sed -n 's/^# gates-dirs: *//p' "$top/config/cross/$t.config")
+	# what to build: arch/<arch>/kvm/, or a fragment's "# gates-dirs:" line
+	# (the version's own fragment's, if it has one)
+	dirs=
+	for f in "${frags[@]}"; do
+		dirs=$(sed -n 's/^# gates-dirs: *//p' "$f" | grep . || echo "$dirs")
+	done
 	[ -n "$dirs" ] || dirs="arch/$arch/kvm/"
 	for side in base series; do
 		c=$([ $side = base ] && echo "$base" || echo "$tip")
 		log=$logs/cross-$t-$side.log
 		rc=0 s=$(date +%s)
-		{ checkout "$wt" "$c" && kconfig "$wt" "$t" "$top/config/cross/$t.config" &&
+		{ checkout "$wt" "$c" && kconfig "$wt" "$t" "${frags[@]}" &&
 			xmk prepare && xmk $dirs; } > "$log" 2>&1 || rc=1
 		echo "cross: $t: $side ($arch, ${cc}gcc): $([ $rc = 0 ] && echo built || echo FAILED) in $(($(date +%s) - s))s"
 		warnings "$log" > "${log%.log}.w"
 		if [ $rc != 0 ] && [ $side = base ]; then
 			echo "cross: $t: the base does not build $dirs (${log#"$top"/}), so this"
-			echo "cross: $t: target checks nothing: fix config/cross/$t.config or leave $t out of CROSS"
+			echo "cross: $t: target checks nothing: fix ${frags[*]#"$top"/} or leave $t out of CROSS"
 			errors "$log" | sed "s/^/cross: $t:     /"
 			return 1
 		elif [ $rc != 0 ]; then
@@ -223,7 +253,7 @@ run() { # name gate-function args...
 	if [ $rc = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 	echo "=== $name: $([ $rc = 0 ] && echo passed || echo FAILED) in $(($(date +%s) - t))s (total $(($(date +%s) - T0))s)"
 }
-echo "gates: $base_ref..$series_ref, $n patches ($(g log -1 --format=%h "$tip")), make -j$kb_jobs"
+echo "gates: Linux $ver (${repo#"$top"/}): $base_ref..$series_ref, $n patches ($(g log -1 --format=%h "$tip")), make -j$kb_jobs"
 for x in $gates; do
 	if [ "$x" = cross ]; then
 		for t in $cross_targets; do run "cross $t" gate_cross "$t"; done

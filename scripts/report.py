@@ -739,6 +739,12 @@ KERNEL_COLUMNS = (("base", "6.1 base"), ("series", "6.1 series"),
                   ("6.12-base", "6.12 base"), ("6.12-series", "6.12 series"))
 
 
+def kernel_order(kernels):
+    """Kernel names in the order of KERNEL_COLUMNS, any others after them."""
+    known = [k for k, _ in KERNEL_COLUMNS]
+    return sorted(kernels, key=lambda k: (known.index(k) if k in known else len(known), k))
+
+
 def boot_outcome(verdicts):
     """One word for a boot: "fail" if any check failed; "xfail" if it passed
     with the failure it expects seen (a test expected to fail failed, an
@@ -820,8 +826,9 @@ def summary(resultsdir, top=TOP, plan=None):
 def test_plan_text(bootdirs):
     """expect/tests/NAME.txt from recorded boots of one scenario on each
     kernel (results/<kernel>/<boot>/): every guest test point reported, in
-    order, "NAME [kernel]" where only one kernel reported it.  KUnit and
-    selftest results have plans of their own and are left out."""
+    order, "NAME [kernel, ...]" where only some of the kernels reported it
+    (in the order of KERNEL_COLUMNS).  KUnit and selftest results have plans
+    of their own and are left out."""
     seen, order = {}, []
     for d in bootdirs:
         d = Path(d)
@@ -840,7 +847,7 @@ def test_plan_text(bootdirs):
            "# fails the boot.  \"NAME [kernel]\": on that kernel only."]
     for n in order:
         only = seen[n]
-        out.append(n if only == kernels or len(kernels) == 1 else f"{n} [{sorted(only)[0]}]")
+        out.append(n if only == kernels or len(kernels) == 1 else f"{n} [{', '.join(kernel_order(only))}]")
     return "\n".join(out) + "\n"
 
 

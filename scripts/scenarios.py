@@ -138,9 +138,9 @@ TEST_PLANS = TOP / "expect" / "tests"
 
 def read_test_plan(boot, kernel, plans=None):
     """The test points a scenario's guest script reports on kernel, from
-    expect/tests/<boot>.txt (one name a line; "NAME [base]" or "NAME
-    [series]" for one kernel only), or None where there is no such file
-    (the selftest boots: their expectations file is their plan)."""
+    expect/tests/<boot>.txt (one name a line; "NAME [base]" for one kernel
+    only, "NAME [6.12-base, 6.12-series]" for some), or None where there is
+    no such file (the selftest boots: their expectations file is their plan)."""
     path = (plans or TEST_PLANS) / f"{boot}.txt"
     if not path.exists():
         return None
@@ -148,8 +148,8 @@ def read_test_plan(boot, kernel, plans=None):
     for line in path.read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        m = re.fullmatch(r"(.*?) \[([\w.-]+)\]", line)
-        if m and m.group(2) != kernel:
+        m = re.fullmatch(r"(.*?) \[([\w.-]+(?:, *[\w.-]+)*)\]", line)
+        if m and kernel not in re.split(r", *", m.group(2)):
             continue
         names.append(m.group(1) if m else line)
     return names
@@ -509,7 +509,7 @@ def main(argv=None):
         if a.cmd == "list":
             for s in scenarios.values():
                 where = "CI: " + "+".join(s.check) if s.check else "not in CI"
-                print(f"{s.name:<16} {s.lane:<10} {where:<34} {s.doc.splitlines()[0]}")
+                print(f"{s.name:<18} {s.lane:<10} {where:<34} {s.doc.splitlines()[0]}")
             return 0
         if a.cmd == "table":
             print(table(scenarios), end="")

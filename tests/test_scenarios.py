@@ -128,6 +128,32 @@ class RegistryTest(unittest.TestCase):
             self.assertEqual(scenarios.read_test_plan("z", "6.12-base", d), ["a", "b"])
             self.assertEqual(scenarios.read_test_plan("z", "6.12-series", d), ["a", "c"])
 
+    def test_test_plans_of_four_kernels(self):
+        """A name that some of the four kernels report (arm64-nvhe: 6.1 and
+        6.12 word the same message differently) is annotated with each of
+        them, in the summary's kernel order, and read back for each."""
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            names = {"base": ["a", "b61"], "series": ["a", "b61", "s"],
+                     "6.12-base": ["a", "b612"], "6.12-series": ["a", "b612", "s"]}
+            for k in ("6.12-series", "series", "6.12-base", "base"):     # any order
+                (d / k / "x").mkdir(parents=True)
+                (d / k / "x" / "console.log").write_text(
+                    "".join(f"wb: ok {i} - {n}\n" for i, n in enumerate(names[k], 1)))
+                (d / k / "x" / "meta.json").write_text(json.dumps({"kernel": k}))
+            text = report.test_plan_text([d / k / "x" for k in ("6.12-series", "series", "6.12-base", "base")])
+            self.assertEqual([l for l in text.splitlines() if not l.startswith("#")],
+                             ["a", "b612 [6.12-base, 6.12-series]", "s [series, 6.12-series]",
+                              "b61 [base, series]"])
+            (d / "x.txt").write_text(text)
+            for k, want in names.items():
+                self.assertEqual(sorted(scenarios.read_test_plan("x", k, d)), sorted(want), k)
+            # a single kernel, and no space after the comma, still read
+            (d / "y.txt").write_text("a [base]\nb [base,6.12-base]\nc [series]\n")
+            self.assertEqual(scenarios.read_test_plan("y", "6.12-base", d), ["b"])
+            self.assertEqual(scenarios.read_test_plan("y", "base", d), ["a", "b"])
+            self.assertEqual(report.kernel_order({"x", "6.12-series", "base"}), ["base", "6.12-series", "x"])
+
     def test_flaky_file_errors(self):
         with tempfile.TemporaryDirectory() as d:
             f = Path(d) / "flaky.toml"
@@ -164,6 +190,39 @@ class RegistryTest(unittest.TestCase):
             self.assertEqual(s.expect("6.12-series"), scenarios.Expect(), name)
         self.assertEqual(reg["vmlist-612"].meta("6.12-base")["kernel"], "6.12-base")
         self.assertIn("kvm-amd-svm-compat", reg["kunit-612"].meta("6.12-series")["kunit"])
+
+    def test_the_6_12_kernels_in_the_bochs_and_arm64_lanes(self):
+        """Bochs: intel-612 (6.12's default, enable_virt_at_load=Y) in make
+        check-6.12 on both 6.12 kernels, its kvm.enable_virt_at_load=0 form
+        elsewhere; arm64: the 6.1 boots run on the 6.12 kernels too (make
+        arm64 SERIES=6.12), outside make check-6.12, from
+        build/out/6.12-*-arm64."""
+        reg = scenarios.load()
+        i = reg["intel-612"]
+        self.assertEqual((i.lane, i.script, i.group), ("bochs", "vendor", "bochs"))
+        self.assertEqual(i.kernels, ("6.12-base", "6.12-series"))
+        self.assertEqual(i.check, ("6.12-base", "6.12-series"))
+        self.assertIn("wb.virt_at_load=1", i.append.split())
+        od = reg["intel-612-ondemand"]
+        self.assertEqual((od.lane, od.script, od.check), ("bochs", "vendor", ()))
+        self.assertTrue({"wb.virt_at_load=0", "kvm.enable_virt_at_load=0"} <= set(od.append.split()))
+        self.assertNotIn("virt_at_load", reg["intel"].append)       # 6.1: no such parameter
+        for name in ("arm64-vhe", "arm64-nvhe", "arm64-stress"):
+            s = reg[name]
+            self.assertEqual(s.kernels, scenarios.KERNELS, name)
+            self.assertEqual(s.check, ("series",), name)
+            self.assertIn("make arm64 SERIES=6.12", s.also)
+        self.assertEqual(reg["arm64-selftests"].kernels, ("base", "series"))
+        self.assertEqual(boot.kernel_out("qemu-arm64", "6.12-series"), TOP / "build/out/6.12-series-arm64")
+        self.assertEqual(boot.kernel_out("bochs", "6.12-base"), TOP / "build/out/6.12-base")
+        six12 = {(i["kernel"], i["boot"]) for i in
+                 scenarios.plan(reg, True, kernels=("6.12-base", "6.12-series"))}
+        self.assertIn(("6.12-base", "intel-612"), six12)
+        self.assertIn(("6.12-series", "intel-612"), six12)
+        self.assertFalse([b for _, b in six12 if b.startswith("arm64") or b == "intel-612-ondemand"])
+        every = {(i["kernel"], i["boot"]) for i in scenarios.plan(reg)}
+        self.assertIn(("6.12-series", "arm64-nvhe"), every)
+        self.assertIn(("6.12-base", "intel-612-ondemand"), every)
 
     def test_expectations_of_a_6_12_kernel(self):
         data = tomllib.loads("""
@@ -335,6 +394,94 @@ class GuestTreeTest(unittest.TestCase):
             boot.guest_tree(Path(d), Path(d) / "no-out", False)
             missing = [w for w in sorted(wanted) if not (Path(d) / "wb" / w).exists()]
         self.assertEqual(missing, [])
+
+
+# Stand-ins for guest/lib.sh: every check passes and prints its name, nothing
+# touches the machine (the scripts' /sys, /tmp and /proc/sysrq-trigger are
+# moved into a scratch directory).
+STUB_LIB = r"""
+check() { echo "@@check $1"; }
+VENDOR=${WB_VENDOR:-amd}
+VIRTNAME=$([ "$VENDOR" = intel ] && echo CR4.VMXE || echo EFER.SVME)
+KVMTEST=true
+for f in load_kvm unload_kvm all_virt virt_on set_online hold_vm release_vm mark_dmesg new_dmesg dmesg; do
+	eval "$f() { true; }"
+done
+uname() { echo "$WB_FAKE_UNAME"; }
+"""
+
+
+class GuestScriptPlanTest(unittest.TestCase):
+    """A test plan written by hand (expect/tests/intel-612.txt, ...) before
+    any boot must be what the guest script reports when every check passes,
+    on each kernel it runs on: the script run with a stub lib.sh, with the
+    scenario's wb.* settings."""
+
+    def reported(self, s, kernel):
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            (d / "guest/boots").mkdir(parents=True)
+            (d / "scratch/tmp").mkdir(parents=True)
+            (d / "guest/lib.sh").write_text(STUB_LIB)
+            text = (TOP / "guest/boots" / f"{s.script}.sh").read_text()
+            for path in ("/sys/", "/tmp/", "/proc/sysrq-trigger"):
+                text = text.replace(path, f"{d}/scratch{path}")
+            (d / "guest/boots/script.sh").write_text(text)
+            env = {"PATH": "/usr/bin:/bin", "WB_TOP": str(d), "WB_KERNEL": kernel,
+                   "WB_FAKE_UNAME": "6.1.192" if scenarios.kernel_version(kernel) == "6.1" else "6.12.118"}
+            if s.lane != "qemu-x86":
+                env["WB_LANE"] = "arm64" if s.lane == "qemu-arm64" else s.lane
+            for w in s.append.split():
+                if w.startswith("wb.") and "=" in w:
+                    k, v = w[3:].split("=", 1)
+                    env["WB_" + k.upper()] = v
+            p = subprocess.run(["bash", str(d / "guest/boots/script.sh")], env=env, cwd=d,
+                               capture_output=True, text=True, timeout=60)
+            return [l[len("@@check "):] for l in p.stdout.splitlines() if l.startswith("@@check ")]
+
+    def test_the_plans_are_what_the_scripts_report(self):
+        reg = scenarios.load()
+        for name in ("intel", "intel-612", "intel-612-ondemand", "arm64-vhe", "arm64-nvhe", "arm64-stress"):
+            s = reg[name]
+            for k in s.kernels:
+                with self.subTest(scenario=name, kernel=k):
+                    got = self.reported(s, k)
+                    self.assertGreater(len(got), 4)
+                    self.assertEqual(got, scenarios.read_test_plan(name, k))
+
+    def test_the_6_12_vmx_expectations(self):
+        """intel-612 expects VMX on with no VM (from the load) and off only after
+        the unload; the 6.1 form and intel-612-ondemand, off with no VM."""
+        reg = scenarios.load()
+        at_load = self.reported(reg["intel-612"], "6.12-series")
+        ondemand = self.reported(reg["intel-612-ondemand"], "6.12-series")
+        six1 = self.reported(reg["intel"], "series")
+        self.assertIn("kvm.enable_virt_at_load is Y", at_load)
+        self.assertIn("CR4.VMXE set on CPU 1 onlined without a VM", at_load)
+        self.assertIn("CR4.VMXE clear on every CPU after the unload", at_load)
+        self.assertNotIn("CR4.VMXE clear on every CPU before the first VM", at_load)
+        self.assertEqual(ondemand, six1[:1] + ["kvm.enable_virt_at_load is N"] + six1[1:])
+        nvhe = reg["arm64-nvhe"]
+        self.assertIn("KVM initialised in nvhe mode (Hyp mode initialized successfully)",
+                      self.reported(nvhe, "base"))
+        self.assertIn("KVM initialised in nvhe mode (Hyp nVHE mode initialized successfully)",
+                      self.reported(nvhe, "6.12-base"))
+
+
+class GuestLibTest(unittest.TestCase):
+    """guest/lib.sh's modparams: MODULE.NAME=VALUE of the kernel command line
+    become insmod's arguments, as modprobe passes them."""
+
+    def test_modparams(self):
+        lib = (TOP / "guest/lib.sh").read_text()
+        start = lib.index("modparams() {")
+        fn = lib[start:lib.index("\n}\n", start) + 3]
+        cmdline = "console=ttyS0 kvm.enable_virt_at_load=0 kvm_intel.nested=0 wb.vendor=intel kvm-arm.mode=nvhe kvm.x=1"
+        script = f"cat() {{ echo '{cmdline}'; }}\n{fn}echo \"[$(modparams kvm)]\"; echo \"[$(modparams kvm_intel)]\"; " \
+                 "echo \"[$(modparams kvm_amd)]\""
+        p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.stdout.splitlines(), ["[enable_virt_at_load=0 x=1 ]", "[nested=0 ]", "[]"])
+        self.assertIn('insmod "$MOD/kvm.ko" $(modparams kvm)', lib)
 
 
 class RunOneTest(unittest.TestCase):

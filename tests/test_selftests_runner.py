@@ -64,7 +64,8 @@ class SelftestsRunnerTest(unittest.TestCase):
         # the real runner and helpers; loading modules is the guest's job
         lib = (TOP / "guest/lib.sh").read_text()
         lib = lib.replace('insmod "$MOD/irqbypass.ko"', ": insmod")
-        lib = lib.replace('load_kvm() { insmod "$MOD/kvm.ko" && insmod "$MOD/kvm-$VENDOR.ko"; }',
+        lib = lib.replace('load_kvm() { insmod "$MOD/kvm.ko" $(modparams kvm) && '
+                          'insmod "$MOD/kvm-$VENDOR.ko" $(modparams "kvm_$VENDOR"); }',
                           "load_kvm() { :; }")
         assert "load_kvm() { :; }" in lib, "guest/lib.sh changed: update this test"
         (top / "guest/lib.sh").write_text(lib)

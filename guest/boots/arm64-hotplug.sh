@@ -10,7 +10,11 @@ mode=${WB_MODE:-vhe}
 cycles=${WB_CYCLES:-20}
 case $mode in
 vhe)  want="VHE mode initialized successfully" ;;
-nvhe) want="Hyp mode initialized successfully" ;;
+# 6.12 names the flavour: "Hyp nVHE mode" (6.1: "Hyp mode")
+nvhe) case $(uname -r) in
+      6.1.*) want="Hyp mode initialized successfully" ;;
+      *)     want="Hyp nVHE mode initialized successfully" ;;
+      esac ;;
 esac
 dmesg | grep -E "kvm \[|CPU features: detected: Virtualization Host"
 check "KVM initialised in $mode mode ($want)" eval 'dmesg | grep -q "kvm \[[0-9]*\]: $want"'
