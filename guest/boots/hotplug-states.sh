@@ -86,8 +86,9 @@ check "a VM is held open on CPU 0" hold_vm 0
 "$KVMTEST" churn --threads 2 --seconds 100000 --cpus 0-1 > /tmp/churn.out 2>&1 &
 churn=$!
 
-# "  N: name" per named state; KVM's own state is named kvm/cpu:...
-states=$(sed -n 's/^ *\([0-9]*\): \(.*\)$/\1 \2/p' "$hp/states")
+# "  N: name" per named state (one list for every CPU); KVM's own state
+# is named kvm/cpu:...
+states=$(sed -n 's/^ *\([0-9]*\): \(.*\)$/\1 \2/p' /sys/devices/system/cpu/hotplug/states)
 online=$(echo "$states" | awk '$2 == "online" { print $1 }')
 kvm_state=$(echo "$states" | awk '$2 ~ /^kvm\/cpu:/ { print $1 }')
 echo "hotplug states of CPU $cpu: $(echo "$states" | wc -l) named, online=$online, KVM's: $kvm_state ($(echo "$states" | awk -v k="$kvm_state" '$1 == k { print $2 }'))"
