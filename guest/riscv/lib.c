@@ -361,6 +361,12 @@ int wb_vm_create(struct wb_vm *vm, struct wb_err *err)
 		fail_errno(err, "mmap (guest memory)");
 		goto out;
 	}
+	/* wb_set_online() forks: keep the guest's memory out of the child
+	 * (fork would make it copy-on-write under the running guest) */
+	if (madvise(vm->mem, WB_GUEST_MEM, MADV_DONTFORK) < 0) {
+		fail_errno(err, "madvise (MADV_DONTFORK)");
+		goto out;
+	}
 	memcpy(vm->mem, wb_guest_code, (char *)wb_guest_code_end - (char *)wb_guest_code);
 	slot = (struct kvm_userspace_memory_region){
 		.slot = 0, .guest_phys_addr = WB_GUEST_BASE,
