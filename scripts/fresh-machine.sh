@@ -618,7 +618,7 @@ t_qemu_riscv64() {
 		-display none -nodefaults -serial stdio > qemu-rv64.out 2>&1 || true
 	cat qemu-rv64.out
 	grep -q '^OpenSBI v' qemu-rv64.out
-	grep -q '^Boot HART ISA *: rv64[a-z]*h' qemu-rv64.out
+	grep -q '^Boot HART Base ISA *: rv64[a-z]*h' qemu-rv64.out
 	echo \"DETAIL: \$(qemu-system-riscv64 --version | head -1), \$(grep -m1 '^OpenSBI v' qemu-rv64.out): the boot hart has the H extension\""
 }
 
