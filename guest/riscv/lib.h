@@ -65,9 +65,12 @@ int wb_pin(int tid, int cpu, struct wb_err *err);
  * A VM with one vCPU and one 64 KiB memslot at WB_GUEST_BASE holding the
  * guest code: in VS mode with the MMU off it sums 1..100, stores the sum
  * (64-bit) to WB_GUEST_MMIO, which no memslot covers (KVM_EXIT_MMIO),
- * then calls an SBI extension of the experimental range, which KVM
- * forwards to userspace (KVM_EXIT_RISCV_SBI), and starts over.  One such
- * round is a "pass".
+ * takes a breakpoint into its own trap handler, which counts it (6.1 has
+ * KVM delegate breakpoints to the guest in hedeleg, set per CPU when
+ * virtualization is enabled on it: a CPU coming online without that
+ * gives KVM_RUN -EFAULT instead), then calls an SBI extension of the
+ * experimental range with that count, which KVM forwards to userspace
+ * (KVM_EXIT_RISCV_SBI), and starts over.  One such round is a "pass".
  */
 #define WB_GUEST_BASE	0x80000000UL
 #define WB_GUEST_MEM	0x10000UL
