@@ -11,6 +11,14 @@ scripts/scenarios.py calls them (LANES) with a Spec from the registry.
               model=zambezi.  No 9p: the guest's userspace is an initramfs
               (busybox, bash, the workbench's guest files, the modules) on a
               GRUB rescue ISO; results only on the console.
+  qemu-arm64  QEMU virt with EL2 (TCG): KVM/arm64 built in; an initramfs
+              with Debian's arm64 busybox and bash, results on the console.
+  qemu-riscv64
+              QEMU virt with the H extension (TCG), OpenSBI from Debian as
+              the firmware: KVM/riscv built in.  No shell (Debian 12 has no
+              riscv64 userspace): the initramfs's /init is the scenario's
+              static program, guest/riscv/NAME.c (script_path()), which
+              reports on the console as the guest scripts do.
 
 Every lane writes into the boot's results directory:
   console.log   the serial console (kernel log and guest output)
@@ -24,7 +32,7 @@ and returns an Outcome: how the boot ended, and whether the guest came up.
 
 A boot ends when the emulator exits, 2 s after the guest prints "wb: script
 done" or the kernel panics, 15 s after the expected splat (Spec.stop_after),
-or at the timeout.  guest/init.sh is PID 1 in every lane.
+or at the timeout.  guest/init.sh is PID 1 in every lane but qemu-riscv64.
 
 qemu-x86: the guest asks for a CPU hot-add by printing
 "@@wb-host hotadd socket-id=N [feature=on|off ...]"; the lane answers with
@@ -52,13 +60,14 @@ QEMU_X86_CPU_TYPE = "qemu64-x86_64-cpu"
 BOCHS_MODEL = "corei7_haswell_4770"             # corei7_skylake_x: fpu WARNING at boot
 CONSOLE_ARGS = "panic=-1 nokaslr loglevel=7 printk.time=1"
 # the emulator each lane runs (tests/test_boot.py puts a stand-in here)
-EMULATORS = {"qemu-x86": "qemu-system-x86_64", "bochs": "bochs", "qemu-arm64": "qemu-system-aarch64"}
+EMULATORS = {"qemu-x86": "qemu-system-x86_64", "bochs": "bochs", "qemu-arm64": "qemu-system-aarch64",
+             "qemu-riscv64": "qemu-system-riscv64"}
 # how long follow() lets a boot go on after its console shows how it ends
 STOP_DONE = 2        # s after "wb: script done" or a kernel panic
 STOP_SPLAT = 15      # s after the expected splat (Spec.stop_after)
 STOP_FATAL = 60      # s after a kernel BUG or Oops
 FATAL_RE = re.compile(r"kernel BUG at|Internal error: Oops|BUG: kernel NULL pointer|"
-                      r"general protection fault")
+                      r"general protection fault|Unable to handle kernel ")
 
 
 @dataclass(frozen=True)
@@ -88,14 +97,27 @@ class Outcome:
     started: bool        # the guest printed "wb: guest up"
 
 
+# the kernels of another architecture: scripts/build.sh --arch's suffix
+LANE_SUFFIX = {"qemu-arm64": "-arm64", "qemu-riscv64": "-riscv"}
+# what a scenario's "script" names, per lane (default: a guest script)
+GUEST_SCRIPTS = {"qemu-riscv64": "guest/riscv/{}.c"}
+
+
 def kernel_out(lane, kernel):
     """Where a lane finds a kernel's build outputs (scripts/build.sh)."""
-    return TOP / "build/out" / (f"{kernel}-arm64" if lane == "qemu-arm64" else kernel)
+    return TOP / "build/out" / f"{kernel}{LANE_SUFFIX.get(lane, '')}"
 
 
 def kernel_tree(lane, kernel):
     """The kernel's source tree (for its tools: kunit.py, decode_stacktrace.sh)."""
-    return TOP / "build" / (f"kernel-{kernel}-arm64" if lane == "qemu-arm64" else f"kernel-{kernel}")
+    return TOP / "build" / f"kernel-{kernel}{LANE_SUFFIX.get(lane, '')}"
+
+
+def script_path(lane, script):
+    """The file a scenario's script names, relative to the top: the guest
+    script guest/boots/NAME.sh, or on qemu-riscv64 the source of the guest
+    program, guest/riscv/NAME.c (make guest builds guest/riscv/NAME)."""
+    return GUEST_SCRIPTS.get(lane, "guest/boots/{}.sh").format(script)
 
 
 def fresh_dir(d):
@@ -590,4 +612,49 @@ def qemu_arm64(spec):
     return finish(spec, proc, outcome, proc.kill)
 
 
-LANES = {"qemu-x86": qemu_x86, "bochs": bochs, "qemu-arm64": qemu_arm64}
+# ---------------------------------------------------------- qemu-riscv64 --
+
+# Debian's OpenSBI (package opensbi) as QEMU's M-mode firmware: fw_dynamic
+# takes the kernel's address from QEMU (-kernel) at reset
+OPENSBI = Path("/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin")
+QEMU_RISCV_CPU = "rv64,h=true"
+
+
+def riscv_initramfs(program, work):
+    """The guest program as /init, and the directories it mounts on; the
+    kernel's built-in initramfs gives /dev/console."""
+    root = work / "root"
+    shutil.rmtree(root, ignore_errors=True)
+    for d in ("dev", "proc", "sys", "tmp"):
+        (root / d).mkdir(parents=True)
+    shutil.copy2(program, root / "init")
+    return cpio_gz(root, work / "initrd.gz")
+
+
+def qemu_riscv64(spec):
+    image = spec.out / "Image"
+    require(image, hint="run 'scripts/build.sh KERNEL --arch riscv'")
+    program = TOP / Path(spec.script).with_suffix("")
+    require(program, hint="run 'make guest' (gcc-riscv64-linux-gnu, libc6-dev-riscv64-cross)")
+    require(OPENSBI, hint="install opensbi (make deps)")
+    work = TOP / "build/riscv" / f"{spec.kernel}-{spec.name}"
+    work.mkdir(parents=True, exist_ok=True)
+    initrd = riscv_initramfs(program, work)
+    # earlycon: the UART the device tree's stdout-path names
+    append = " ".join([
+        "console=ttyS0 earlycon panic=-1 loglevel=7 printk.time=1",
+        f"wb.script={program.name} wb.kernel={spec.kernel} wb.lane=riscv64", spec.append]).strip()
+    cmd = [EMULATORS["qemu-riscv64"], "-M", "virt", "-cpu", QEMU_RISCV_CPU,
+           "-smp", str(spec.cpus), "-accel", "tcg,thread=single", "-m", spec.memory,
+           "-nodefaults", "-display", "none", "-no-reboot", "-bios", str(OPENSBI),
+           "-chardev", f"file,id=con,path={spec.res / 'console.log'}", "-serial", "chardev:con",
+           "-kernel", str(image), "-initrd", str(initrd), "-append", append]
+    (spec.res / "emulator-cmdline").write_text(" ".join(cmd) + "\n")
+    (spec.res / "console.log").write_text("")
+    with open(spec.res / "emulator.log", "w") as elog:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=elog, stderr=subprocess.STDOUT)
+    outcome = follow(spec, proc)
+    return finish(spec, proc, outcome, proc.kill)
+
+
+LANES = {"qemu-x86": qemu_x86, "bochs": bochs, "qemu-arm64": qemu_arm64, "qemu-riscv64": qemu_riscv64}

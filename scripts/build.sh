@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Build layer: build one test kernel.
-#   scripts/build.sh KERNEL[-gcov] [--arch x86_64|arm64] [--no-selftests]
+#   scripts/build.sh KERNEL[-gcov] [--arch x86_64|arm64|riscv] [--no-selftests]
 #                    [--selftests NAME,...] [--config FRAGMENT] [--out NAME]
 # KERNEL: base or series (Linux 6.1, build/linux), 6.12-base or 6.12-series
 # (Linux 6.12, build/linux-6.12; scripts/base.sh 6.12, SERIES=6.12
 # scripts/series.sh apply).
 # The tree built is the base (tag "base") or the series (branch "series")
 # plus the test-only patches, checked out into its own worktree,
-# build/kernel-<KERNEL>[-arm64] (build/kernel-<NAME> with --out), and built
+# build/kernel-<KERNEL>[-arm64|-riscv] (build/kernel-<NAME> with --out), and built
 # in place with ccache (scripts/kbuild.sh).  Test-only patches: 6.1:
 # config/test-only/*.patch and config/test-only/<base|series>/*.patch for
 # one kernel only; 6.12: config/test-only/6.12/*.patch and
 # config/test-only/6.12/<base|series>/*.patch.  Both kinds of a version
 # have the same layout, so ccache shares every object the series does not
-# change.  Config: tinyconfig plus config/kvm-test.config (x86_64) or
-# config/arm64-test.config, then for 6.12 config/kvm-test-6.12.config
+# change.  Config: tinyconfig plus config/kvm-test.config (x86_64),
+# config/arm64-test.config or config/riscv-test.config, then for 6.12
+# config/kvm-test-6.12.config
 # (arm64-test-6.12.config) if it exists, and --config's fragment on top
 # (e.g. config/torture.config, with --out torture).  A fragment may bring
 # test-only patches of its own: config/test-only/<fragment's name>/*.patch
@@ -22,15 +23,17 @@
 # KERNEL-gcov (base-gcov, series-gcov: make coverage) is KERNEL with
 # --config config/gcov.config --out KERNEL-gcov: gcov for KVM's modules
 # (config/test-only/gcov/), in build/kernel-KERNEL-gcov.
-# Outputs land in build/out/<kind>[-arm64]/ (or build/out/<NAME>/):
+# Outputs land in build/out/<kind>[-arm64|-riscv]/ (or build/out/<NAME>/):
 #   x86_64: bzImage vmlinux System.map .config kvm.ko kvm-amd.ko kvm-intel.ko
 #           irqbypass.ko wb_virt.ko commit selftests/
 #   arm64:  Image vmlinux System.map .config commit selftests/ (KVM is built in)
+#   riscv:  Image vmlinux System.map .config commit (KVM is built in; make
+#           riscv builds it with --no-selftests)
 # selftests/ is laid out as the selftests' "make install" would have it:
 # run_kselftest.sh, kselftest/, kselftest-list.txt and kvm/ with the tests
 # that built (BUILT names those that did not).
 set -euo pipefail
-kind=${1:?usage: build.sh base|series|6.12-base|6.12-series|KERNEL-gcov [--arch x86_64|arm64] [--no-selftests] [--config FRAGMENT --out NAME]}
+kind=${1:?usage: build.sh base|series|6.12-base|6.12-series|KERNEL-gcov [--arch x86_64|arm64|riscv] [--no-selftests] [--config FRAGMENT --out NAME]}
 shift
 target=x86_64 selftests=1 only= extra= outname=
 while [ $# -gt 0 ]; do
@@ -58,7 +61,7 @@ base|series) ver=6.1 rev=$kind repo=$top/build/linux testonly_dir=$top/config/te
 esac
 # kconfig's "added by the series" exception looks in this version's series
 export KB_REPO=$repo
-suffix=$([ "$target" = arm64 ] && echo -arm64 || true)
+suffix=$([ "$target" = x86_64 ] || echo "-$target")
 # another config (--out) gets a worktree of its own: switching one tree
 # between configs would rebuild everything each time
 wt=$top/build/kernel-${outname:-$kind$suffix}
@@ -66,6 +69,7 @@ out=$top/build/out/${outname:-$kind$suffix}
 case $target in
 x86_64) fragment=$top/config/kvm-test.config ;;
 arm64) fragment=$top/config/arm64-test.config ;;
+riscv) fragment=$top/config/riscv-test.config ;;
 *) echo "build: no test config for $target" >&2; exit 2 ;;
 esac
 # a newer kernel's own values, layered on the 6.1 fragment
@@ -121,7 +125,7 @@ if [ "$target" = x86_64 ]; then
 	cp "$out/virt/wb_virt.ko" "$out/"; rm -rf "$out/virt"
 else
 	kmake "$wt" "$target" Image
-	cp "$wt/arch/arm64/boot/Image" "$out/"
+	cp "$wt/arch/$target/boot/Image" "$out/"
 fi
 # vmlinux (with line information) for scripts/decode_stacktrace.sh
 cp "$wt/vmlinux" "$wt/.config" "$wt/System.map" "$out/"

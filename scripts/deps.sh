@@ -9,6 +9,7 @@ pkgs=(
 	git ccache sparse codespell python3 python3-ply python3-git perl    # build, review gates
 	qemu-system-x86                             # boots (and the L2 guest)
 	qemu-system-arm libc6-dev-arm64-cross libc6-arm64-cross  # arm64 lane (KVM at EL2), its static guest tools
+	qemu-system-misc opensbi libc6-dev-riscv64-cross  # riscv64 lane (H extension), OpenSBI, its static guest program
 	gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu gcc-s390x-linux-gnu
 	gcc-powerpc64le-linux-gnu gcc-mips64el-linux-gnuabi64   # cross builds
 	debootstrap                                 # make fresh-machine

@@ -3,17 +3,17 @@
 # scripts/report.py over one results directory and its plan: nothing here
 # decides pass or fail.
 #
-#   variant [--arch arm64] NAME FILE SED-EXPR [FILE SED-EXPR ...]
+#   variant [--arch arm64|riscv] NAME FILE SED-EXPR [FILE SED-EXPR ...]
 #       builds a deliberately broken variant of the series in a git worktree
 #       of its own, build/variants/NAME: the series tree
-#       (build/kernel-series[-arm64], made by scripts/build.sh) is copied
+#       (build/kernel-series[-arm64|-riscv], made by scripts/build.sh) is copied
 #       there with its .config and build objects, so the build is
 #       incremental, and registered as a worktree of build/linux at the same
 #       commit; each FILE (a path in the kernel tree) is edited there by its
 #       sed expression; the modules are rebuilt (x86_64: kvm.ko, kvm-amd.ko,
-#       kvm-intel.ko; arm64, where KVM is built in: the Image).  Outputs in
-#       build/out/NAME: the series' bzImage (x86_64) and vmlinux with the
-#       variant's modules, or the variant's Image and vmlinux.  The series
+#       kvm-intel.ko; arm64 and riscv, where KVM is built in: the Image).
+#       Outputs in build/out/NAME: the series' bzImage (x86_64) and vmlinux
+#       with the variant's modules, or the variant's Image and vmlinux.  The series
 #       tree is only read, so interrupting this at any point leaves it as it
 #       was; a variant's worktree is removed once its outputs are copied
 #       (VARIANT_KEEP=1 keeps it).  Takes the kernel build lock,
@@ -39,10 +39,10 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$top/scripts/kbuild.sh"
 KBUILD_LOCK=${KBUILD_LOCK:-$top/build/kbuild.lock}
 
-variant() { # [--arch arm64] name file sed-expr [file sed-expr ...]
+variant() { # [--arch arm64|riscv] name file sed-expr [file sed-expr ...]
 	local arch=x86_64 sfx=
 	if [ "${1:-}" = --arch ]; then arch=$2; shift 2; fi
-	[ "$arch" = arm64 ] && sfx=-arm64
+	[ "$arch" = x86_64 ] || sfx=-$arch
 	mkdir -p "$top/build"
 	# a subshell holding the lock on fd 9: released however it ends.  Each
 	# step is checked ("set -e" would not hold in a caller's "if" or "&&")
@@ -55,10 +55,10 @@ variant() { # [--arch arm64] name file sed-expr [file sed-expr ...]
 	t0=$(date +%s)
 	# the series tree must be the one build/out/series was built from
 	[ -f "$sout/commit" ] && [ -f "$series/.config" ] ||
-		fail "build the series first (scripts/build.sh series${sfx:+ --arch arm64})"
+		fail "build the series first (scripts/build.sh series${sfx:+ --arch $arch})"
 	head=$(git -C "$series" rev-parse HEAD) || fail "${series#$top/} is no git worktree"
 	[ "$(cut -d' ' -f1 "$sout/commit")" = "$head" ] ||
-		fail "${series#$top/} is not at the commit ${sout#$top/} was built from: run scripts/build.sh series${sfx:+ --arch arm64}"
+		fail "${series#$top/} is not at the commit ${sout#$top/} was built from: run scripts/build.sh series${sfx:+ --arch $arch}"
 	git -C "$series" diff --quiet HEAD ||
 		fail "${series#$top/} has changes of its own (scripts/build.sh series resets it): $(git -C "$series" diff --name-only HEAD | tr '\n' ' ')"
 	# a fresh worktree (what an earlier, interrupted run left is dropped)
@@ -82,9 +82,9 @@ variant() { # [--arch arm64] name file sed-expr [file sed-expr ...]
 	git -C "$v" diff HEAD -- "${files[@]}" | grep '^[-+][^-+]'
 	t1=$(date +%s)
 	rm -rf "$out" && mkdir -p "$out" || fail "cannot make ${out#$top/}"
-	if [ "$arch" = arm64 ]; then
-		kmake "$v" arm64 Image || fail "the build failed"
-		cp "$v/arch/arm64/boot/Image" "$v/vmlinux" "$v/System.map" "$out/" || fail "no Image"
+	if [ "$arch" != x86_64 ]; then
+		kmake "$v" "$arch" Image || fail "the build failed"
+		cp "$v/arch/$arch/boot/Image" "$v/vmlinux" "$v/System.map" "$out/" || fail "no Image"
 	else
 		# the mistakes may draw warnings (KVM builds with -Werror): let them
 		kmake "$v" x86_64 CONFIG_KVM_WERROR= modules || fail "the build failed"

@@ -515,6 +515,7 @@ t_guest() {
 	if readelf -l guest/kvmtest-static | grep -q INTERP; then echo 'kvmtest-static is not static'; exit 1; fi
 	extra=''
 	if [ -e guest/kvmtest-arm64 ]; then extra=', kvmtest-arm64'; fi
+	if [ -e guest/riscv/riscv-hotplug ]; then extra=\"\$extra, guest/riscv/riscv-hotplug\"; fi
 	echo \"DETAIL: kvmtest, kvmtest-static (static), l2bios.bin\$extra\""
 }
 t_cross() {
@@ -605,6 +606,21 @@ t_qemu_arm64() {
 	grep -q 'fresh-smoke: aarch64 kernel running at EL2' qemu-a64.out
 	echo \"DETAIL: \$(qemu-system-aarch64 --version | head -1): the stub ran at EL2\""
 }
+t_qemu_riscv64() {
+	# the riscv64 lane's machine and firmware (scripts/boot.py): OpenSBI
+	# from Debian starts and reports the H extension on the boot hart
+	sh_in "
+	cd $fx
+	command -v qemu-system-riscv64 || { echo 'NOTE: qemu-system-riscv64 missing: package qemu-system-misc is not in scripts/deps.sh'; exit 1; }
+	sbi=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+	test -f \$sbi || { echo 'NOTE: no OpenSBI: package opensbi is not in scripts/deps.sh'; exit 1; }
+	timeout 10 qemu-system-riscv64 -M virt -cpu rv64,h=true -bios \$sbi \
+		-display none -nodefaults -serial stdio > qemu-rv64.out 2>&1 || true
+	cat qemu-rv64.out
+	grep -q '^OpenSBI v' qemu-rv64.out
+	grep -q '^Boot HART Base ISA *: rv64[a-z]*h' qemu-rv64.out
+	echo \"DETAIL: \$(qemu-system-riscv64 --version | head -1), \$(grep -m1 '^OpenSBI v' qemu-rv64.out): the boot hart has the H extension\""
+}
 
 test_ tools any "the commands and files the scripts use" t_tools
 test_ python any "python3 and the workbench's modules" t_python
@@ -618,6 +634,7 @@ test_ grub any "grub-mkrescue makes an ISO" t_grub
 test_ bochs any "Bochs (Intel lane) starts with the workbench's bochsrc() under script(1)" t_bochs
 test_ qemu-x86 any "qemu-system-x86_64 q35/TCG with -cpu qemu64,svm=on,npt=on,la57=on" t_qemu_x86
 test_ qemu-arm64 arm64 "qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max" t_qemu_arm64
+test_ qemu-riscv64 any "qemu-system-riscv64 -M virt -cpu rv64,h=true with Debian's OpenSBI" t_qemu_riscv64
 step_end
 
 timings+=("total $(secs "$t_all")s")

@@ -61,7 +61,11 @@ TRIGGERS = [
     ("bug", r"(BUG: )?sleeping function called from invalid context"),
     ("bug", r"BUG:"),
     ("warning", r"WARNING:"),
-    ("oops", r"(Internal error: )?Oops(:| -)"),
+    # riscv and arm64 name a kernel page fault first ("Unable to handle
+    # kernel paging request at virtual address ..."), then die(): arm64
+    # "Internal error: Oops: ...", riscv "Oops [#1]" or "Oops - TRAP [#1]"
+    ("oops", r"Unable to handle kernel "),
+    ("oops", r"(Internal error: )?Oops(:| -| \[#\d+\])"),
     # die() of other traps, e.g. "int3: 0000 [#1] PREEMPT SMP"
     ("oops", r"[a-z][a-z0-9 ]*: [0-9a-f]{4} \[#\d+\]"),
     ("gpf", r"general protection fault"),
@@ -75,7 +79,7 @@ TRIGGERS = [(kind, re.compile(rx)) for kind, rx in TRIGGERS]
 # way; that one stays a plain "bug".
 FRAME_RE = re.compile(r"={10,}\s*$")
 FRAMED_LOCKDEP_RE = re.compile(r"(WARNING: |INFO: |\[ BUG: )")
-OOPS_RE = re.compile(r"(Internal error: )?Oops(:| -)|[a-z][a-z0-9 ]*: [0-9a-f]{4} \[#\d+\]")
+OOPS_RE = re.compile(r"(Internal error: )?Oops(:| -| \[#\d+\])|[a-z][a-z0-9 ]*: [0-9a-f]{4} \[#\d+\]")
 END_RE = re.compile(r"---\[ end ")
 
 
@@ -570,8 +574,10 @@ def judge_ran(boot, bootdir, emulator_exit=False):
 # scripts/decode_stacktrace.sh prints a frame as "func (file:line ...) [module]",
 # the innermost of inlined locations first; the faulting frame on the
 # "RIP: 0010:" (x86) or "pc :" (arm64) line
-DECODED_PC_RE = re.compile(r"^(?:RIP: [0-9a-f]+:|pc : )([\w.]+) \((\S+:\d+)")
-DECODED_FRAME_RE = re.compile(r"^\s*([\w.]+) \((\S+:\d+)")
+# the faulting frame: x86 "RIP: 0010:", arm64 "pc : ", riscv "epc : "; a call
+# trace's frame, riscv's after its address ("[<ffffffff8000f0a4>] ")
+DECODED_PC_RE = re.compile(r"^(?:RIP: [0-9a-f]+:|pc : |epc : )([\w.]+) \((\S+:\d+)")
+DECODED_FRAME_RE = re.compile(r"^\s*(?:\[<[0-9a-f]+>\] )?([\w.]+) \((\S+:\d+)")
 
 
 def first_frame(path):

@@ -225,8 +225,8 @@ def parse_registry(data, top=TOP):
             s = dataclasses.replace(s, maxcpus=s.cpus)
         if s.lane not in boot.LANES:
             errors.append(f"{where}: unknown lane {s.lane!r} (lanes: {', '.join(boot.LANES)})")
-        if not (top / "guest/boots" / f"{s.script}.sh").is_file():
-            errors.append(f"{where}: guest script guest/boots/{s.script}.sh does not exist")
+        if not (top / boot.script_path(s.lane, s.script)).is_file():
+            errors.append(f"{where}: guest script {boot.script_path(s.lane, s.script)} does not exist")
         if s.cpus < 1 or s.maxcpus < s.cpus:
             errors.append(f"{where}: need 1 <= cpus <= maxcpus")
         for k in s.kernels:
@@ -391,8 +391,9 @@ def decode_splats(res, out, tree, lane):
     if not splats:
         return
     env = dict(os.environ)
-    if lane == "qemu-arm64":
-        env["CROSS_COMPILE"] = "aarch64-linux-gnu-"
+    cross = {"qemu-arm64": "aarch64-linux-gnu-", "qemu-riscv64": "riscv64-linux-gnu-"}
+    if lane in cross:
+        env["CROSS_COMPILE"] = cross[lane]
     text = "\n\n".join(s.text for s in splats) + "\n"
     try:
         p = subprocess.run(["bash", str(script), str(vmlinux), str(tree), str(out)], input=text,
@@ -430,7 +431,7 @@ def run_one(s, kernel, results=TOP / "build/results", out=None, quiet=False,
     t0 = time.time()
     try:
         outcome = boot.LANES[s.lane](boot.Spec(
-            name=s.name, kernel=kernel, lane=s.lane, script=f"guest/boots/{s.script}.sh",
+            name=s.name, kernel=kernel, lane=s.lane, script=boot.script_path(s.lane, s.script),
             cpus=s.cpus, maxcpus=s.maxcpus, devices=s.devices, append=append,
             memory=s.memory, model=s.model, cpu=s.cpu, timeout=s.timeout_for(kernel),
             stop_after="|".join(f"(?:{rx})" for rx in splats) or None,

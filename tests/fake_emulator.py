@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for the emulators of scripts/boot.py's lanes, for
-tests/test_boot.py: qemu-system-x86_64, qemu-system-aarch64 (a QEMU
-command line: -chardev file,...,path=CONSOLE, -qmp unix:SOCKET,...) and
+tests/test_boot.py: qemu-system-x86_64, qemu-system-aarch64,
+qemu-system-riscv64 (a QEMU command line: -chardev file,...,path=CONSOLE,
+-qmp unix:SOCKET,...) and
 bochs (-f BOCHSRC: its com1 file is the console, its log: the log).
 
 What the "guest" does comes from $WB_FAKE_GUEST, one step a line:

@@ -1,4 +1,5 @@
-"""Unit tests for scripts/boot.py's lanes (qemu-x86, bochs, qemu-arm64),
+"""Unit tests for scripts/boot.py's lanes (qemu-x86, bochs, qemu-arm64,
+qemu-riscv64),
 run against a stand-in emulator, tests/fake_emulator.py (boot.EMULATORS
 names it instead of QEMU or Bochs): the command line each lane gives its
 emulator, the CPU hot-add over QMP, how follow() ends a boot (the guest
@@ -15,6 +16,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -505,6 +507,132 @@ class Arm64LaneTest(LaneTest):
         (self.out / "Image").unlink()
         with self.assertRaisesRegex(FileNotFoundError, r"Image missing: run 'scripts/build.sh KERNEL --arch arm64'"):
             self.boot(GUEST_UP, DONE)
+
+
+class RiscvLaneTest(LaneTest):
+    """The qemu-riscv64 lane: OpenSBI as -bios, the guest program as the
+    initramfs's /init (no shell on this lane)."""
+
+    lane = "qemu-riscv64"
+    SPEC = dict(LaneTest.SPEC, name="riscv-hotplug", script="guest/riscv/riscv-hotplug.c",
+                append="wb.cycles=3", memory="1G")
+
+    def setUp(self):
+        self.top = Path(tempfile.mkdtemp(prefix="wb-test-top-"))
+        self.addCleanup(shutil.rmtree, self.top, ignore_errors=True)
+        (self.top / "guest/riscv").mkdir(parents=True)
+        self.program = self.top / "guest/riscv/riscv-hotplug"
+        self.program.write_text("not a riscv64 program\n")
+        super().setUp()
+        self.sbi = self.dir / "fw_dynamic.bin"
+        self.sbi.write_text("not OpenSBI\n")
+        self.initramfs = []
+
+        def initramfs(program, work):
+            self.initramfs.append(program)
+            (work / "initrd.gz").write_text("")
+            return work / "initrd.gz"
+        for patch in (mock.patch.object(boot, "riscv_initramfs", initramfs),
+                      mock.patch.object(boot, "OPENSBI", self.sbi)):
+            patch.start()
+            self.addCleanup(patch.stop)
+
+    def test_the_command_line(self):
+        self.boot(GUEST_UP, DONE, "hang")
+        self.assertEqual(self.option("-M"), ["virt"])
+        self.assertEqual(self.option("-cpu"), ["rv64,h=true"])
+        self.assertEqual(self.option("-smp"), ["2"])
+        self.assertEqual(self.option("-m"), ["1G"])
+        self.assertEqual(self.option("-accel"), ["tcg,thread=single"])
+        self.assertEqual(self.option("-bios"), [str(self.sbi)])
+        self.assertEqual(self.option("-kernel"), [str(self.out / "Image")])
+        self.assertEqual(self.option("-initrd"), [str(self.top / "build/riscv/series-riscv-hotplug/initrd.gz")])
+        self.assertEqual(self.option("-chardev"), [f"file,id=con,path={self.res / 'console.log'}"])
+        self.assertEqual(self.option("-serial"), ["chardev:con"])
+        self.assertIn("-no-reboot", self.argv())
+        self.assertEqual(self.option("-qmp"), [])
+        self.assertEqual(self.option("-append"), [
+            "console=ttyS0 earlycon panic=-1 loglevel=7 printk.time=1"
+            " wb.script=riscv-hotplug wb.kernel=series wb.lane=riscv64 wb.cycles=3"])
+        self.assertEqual(self.file("emulator-cmdline"), " ".join([str(FAKE)] + self.argv()) + "\n")
+
+    def test_the_program_is_the_init(self):
+        self.boot(GUEST_UP, DONE, "hang")
+        self.assertEqual(self.initramfs, [self.program])
+
+    def test_the_console_is_followed(self):
+        out = self.boot(GUEST_UP, "say wb: ok 1 - a guest runs", DONE, "hang")
+        self.assertEqual((out.how, out.started), ("stopped: the guest script finished", True))
+        self.assertEqual(self.results(), [("ok", 1, "a guest runs")])
+        self.assertRegex(self.console(), r"# wb-host: qemu-riscv64 boot stopped: the guest script finished"
+                                         r" after \d+\.\ds\n$")
+
+    def test_an_oops_ends_the_boot(self):
+        out = self.boot(GUEST_UP, "say [    9.1] Unable to handle kernel paging request at virtual address"
+                        " 0000000000000008", "hang")
+        self.assertEqual(out.how, "stopped: 0.9 s after a kernel BUG or Oops")
+
+    def test_the_emulator_exits_at_the_reboot(self):
+        out = self.boot(GUEST_UP, "say wb: script done", "exit 0")
+        self.assertIn(out.how, ("stopped: the guest script finished", "the emulator exited (0)"))
+
+    def test_the_timeout(self):
+        out = self.boot("hang", timeout=1)
+        self.assertEqual((out.how, out.started), ("killed after the 1 s timeout", False))
+        self.assertTrue(gone(self.seen()[0]["pid"]), "the emulator still runs")
+
+    def test_a_missing_image(self):
+        (self.out / "Image").unlink()
+        with self.assertRaisesRegex(FileNotFoundError, r"Image missing: run 'scripts/build.sh KERNEL --arch riscv'"):
+            self.boot(GUEST_UP, DONE)
+
+    def test_a_missing_program(self):
+        self.program.unlink()
+        with self.assertRaisesRegex(FileNotFoundError, r"guest/riscv/riscv-hotplug missing: run 'make guest'"):
+            self.boot(GUEST_UP, DONE)
+
+    def test_a_missing_opensbi(self):
+        self.sbi.unlink()
+        with self.assertRaisesRegex(FileNotFoundError, r"fw_dynamic.bin missing: install opensbi"):
+            self.boot(GUEST_UP, DONE)
+
+
+class RiscvInitramfsTest(unittest.TestCase):
+    """The riscv64 lane's initramfs: the program as /init, the mount points."""
+
+    def test_the_archive(self):
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            program = d / "riscv-hotplug"
+            program.write_bytes(b"\x7fELF riscv64\n")
+            program.chmod(0o755)
+            initrd = boot.riscv_initramfs(program, d / "work")
+            listing = subprocess.run(f"gzip -dc {initrd} | cpio -itv --quiet", shell=True,
+                                     capture_output=True, text=True, check=True).stdout.splitlines()
+            names = {l.split()[-1]: l.split()[0] for l in listing}
+            self.assertEqual(sorted(names), [".", "dev", "init", "proc", "sys", "tmp"])
+            self.assertEqual(names["init"], "-rwxr-xr-x")
+            (d / "x").mkdir()
+            subprocess.run(f"gzip -dc {initrd} | cpio -id --quiet init", shell=True, cwd=d / "x", check=True)
+            self.assertEqual((d / "x/init").read_bytes(), program.read_bytes())
+
+
+class LanePathsTest(unittest.TestCase):
+    """Where each lane finds its kernel, its tree and its scenarios' scripts."""
+
+    def test_kernel_out_and_tree(self):
+        for lane, out, tree in [("qemu-x86", "build/out/series", "build/kernel-series"),
+                                ("bochs", "build/out/series", "build/kernel-series"),
+                                ("qemu-arm64", "build/out/series-arm64", "build/kernel-series-arm64"),
+                                ("qemu-riscv64", "build/out/series-riscv", "build/kernel-series-riscv")]:
+            with self.subTest(lane=lane):
+                self.assertEqual(boot.kernel_out(lane, "series"), boot.TOP / out)
+                self.assertEqual(boot.kernel_tree(lane, "series"), boot.TOP / tree)
+
+    def test_script_path(self):
+        self.assertEqual(boot.script_path("qemu-x86", "main"), "guest/boots/main.sh")
+        self.assertEqual(boot.script_path("qemu-arm64", "arm64-hotplug"), "guest/boots/arm64-hotplug.sh")
+        self.assertEqual(boot.script_path("qemu-riscv64", "riscv-hotplug"), "guest/riscv/riscv-hotplug.c")
 
 
 if __name__ == "__main__":

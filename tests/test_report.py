@@ -99,6 +99,31 @@ class ConsoleLogTest(unittest.TestCase):
         self.assertIn("Oops: 0000 [#2] PREEMPT SMP NOPTI", oops.lines)
         self.assertIn(" vmx_vcpu_free+0x6a/0x90 [kvm_intel]", oops.lines)
 
+    def test_riscv_oops_is_one_block(self):
+        """riscv names the fault, then dies with "Oops [#1]": one splat."""
+        text = ("[   12.1] Unable to handle kernel NULL pointer dereference at virtual address 0000000000000008\n"
+                "[   12.1] Oops [#1]\n"
+                "[   12.1] Modules linked in:\n"
+                "[   12.1] CPU: 1 PID: 61 Comm: init Not tainted 6.1.192 #1\n"
+                "[   12.1] epc : kvm_arch_hardware_enable+0x1c/0x40\n"
+                "[   12.1]  ra : kvm_online_cpu+0x4e/0x90\n"
+                "[   12.1] Call Trace:\n"
+                "[   12.1] [<ffffffff8000f0a4>] kvm_arch_hardware_enable+0x1c/0x40\n"
+                "[   12.1] ---[ end trace 0000000000000000 ]---\n"
+                "[   13.0] wb: ok 5 - after\n")
+        (s,) = report.scan_console(text)
+        self.assertEqual((s.kind, s.lineno), ("oops", 1))
+        self.assertIn("Oops [#1]", s.lines)
+        self.assertEqual(len(s.lines), 9)
+
+    def test_riscv_bug_is_one_block(self):
+        text = ("[   12.1] kernel BUG at virt/kvm/kvm_main.c:5100!\n"
+                "[   12.1] Kernel BUG [#1]\n"
+                "[   12.1] epc : kvm_online_cpu+0x50/0x90\n")
+        (s,) = report.scan_console(text)
+        self.assertEqual((s.kind, s.first), ("bug", "kernel BUG at virt/kvm/kvm_main.c:5100!"))
+        self.assertEqual(len(s.lines), 3)
+
     def test_block_is_at_most_80_lines(self):
         text = "[    1.000000] WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x1\n" + "filler\n" * 200
         (s,) = report.scan_console(text)
@@ -161,6 +186,12 @@ class ConsoleLogTest(unittest.TestCase):
             ("[    1.1] traps: wb-vcpu[245] general protection fault ip:401136 sp:7ffd8c4e0c50 error:0", None),
             ("[    1.1] kvm: enabling virtualization on CPU2 failed", None),
             ("[    1.1] INFO: lockdep is turned off.", None),
+            # riscv's die(): after a kernel page fault, a BUG() or a trap
+            ("[    1.1] Unable to handle kernel paging request at virtual address ffffffff00000008", "oops"),
+            ("[    1.1] Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000", "oops"),
+            ("[    1.1] Oops [#1]", "oops"),
+            ("[    1.1] Oops - illegal instruction [#1]", "oops"),
+            ("wb: Unable to handle kernel paging request", None),
         ]:
             with self.subTest(line=line):
                 self.assertEqual(report.trigger_kind(report.kernel_message(line)), kind)
@@ -820,6 +851,17 @@ class DecodedFrameTest(unittest.TestCase):
             self.assertEqual(report.first_frame(p),
                              "kvm_vgic_init_cpu_hardware (arch/arm64/kvm/vgic/vgic-init.c:548), "
                              "called from kvm_vgic_init_cpu_hardware (arch/arm64/kvm/vgic/vgic-init.c:548)")
+
+    def test_riscv_epc_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "decoded.txt"
+            p.write_text("epc : kvm_arch_hardware_enable (arch/riscv/kvm/main.c:47)\n"
+                         " ra : kvm_online_cpu (virt/kvm/kvm_main.c:5120)\n"
+                         "Call Trace:\n"
+                         "[<ffffffff8000f0a4>] kvm_arch_hardware_enable (arch/riscv/kvm/main.c:47)\n")
+            self.assertEqual(report.first_frame(p),
+                             "kvm_arch_hardware_enable (arch/riscv/kvm/main.c:47), "
+                             "called from kvm_arch_hardware_enable (arch/riscv/kvm/main.c:47)")
 
     def test_nothing_decoded(self):
         self.assertIsNone(report.first_frame(DATA / "no-such-file"))

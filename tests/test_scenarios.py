@@ -39,9 +39,25 @@ class RegistryTest(unittest.TestCase):
 
     def test_every_make_check_scenario_has_a_group_and_a_script(self):
         for s in scenarios.load().values():
-            self.assertTrue((TOP / "guest/boots" / f"{s.script}.sh").is_file(), s.name)
+            self.assertTrue((TOP / boot.script_path(s.lane, s.script)).is_file(), s.name)
             if s.check:
                 self.assertTrue(s.group, s.name)
+
+    def test_the_riscv_lane(self):
+        """qemu-riscv64's scripts are guest programs (guest/riscv/NAME.c);
+        its scenarios run on both 6.1 kernels and stay out of make check
+        (make riscv boots them)."""
+        reg = scenarios.load()
+        s = reg["riscv-hotplug"]
+        self.assertEqual((s.lane, s.script, s.kernels, s.check), ("qemu-riscv64", "riscv-hotplug",
+                                                                  ("base", "series"), ()))
+        self.assertNotIn("riscv-hotplug", [i["boot"] for i in scenarios.plan(reg, check=True)])
+        riscv = dict(MINIMAL, lane="qemu-riscv64", script="riscv-hotplug")
+        self.assertEqual(parse({"x": riscv})["x"].script, "riscv-hotplug")
+        with self.assertRaisesRegex(scenarios.RegistryError, r"guest/riscv/nope.c does not exist"):
+            parse({"x": dict(riscv, script="nope")})
+        with self.assertRaisesRegex(scenarios.RegistryError, r"guest/riscv/main.c does not exist"):
+            parse({"x": dict(riscv, script="main")})
 
     def test_unknown_key_is_an_error(self):
         with self.assertRaisesRegex(scenarios.RegistryError, r"\[x\]: unknown key cpus_online "):
