@@ -1,12 +1,13 @@
 # Every CPU-hotplug state of CPU 2 while VMs run on CPUs 0-1 (needs
-# CONFIG_CPU_HOTPLUG_STATE_CONTROL): for each state between offline and
-# online, CPU 2 is stopped there on the way up (from offline) and on the
-# way down (from online), then a failure is injected there once on the way
-# up and once on the way down (hotplug/fail).  After each step: CPU 2 is
-# where it was sent (or back where it started, after a failure), hardware
-# virtualization is on there exactly when its state is at or past KVM's own
-# (a VM exists throughout), and it onlines again.  The table of states x
-# results is $WB_RESULTS/hotplug-states.tsv.  (3 CPUs.)
+# CONFIG_CPU_HOTPLUG_STATE_CONTROL): CPU 2 walks up from offline through
+# every named state between offline and online, one hotplug/target write
+# each, then down from online the same way; then a failure is injected at
+# each state once on the way up (from offline) and once on the way down
+# (from online) with hotplug/fail.  After each step: CPU 2 is where it was
+# sent (or back where it started, after a failure), hardware
+# virtualization is on there exactly when its state is at or past KVM's
+# own (a VM exists throughout), and it onlines again.  The table of
+# states x results is $WB_RESULTS/hotplug-states.tsv.  (3 CPUs.)
 . "$WB_TOP/guest/lib.sh"
 
 cpu=2
@@ -95,50 +96,71 @@ echo "hotplug states of CPU $cpu: $(echo "$states" | wc -l) named, online=$onlin
 check "CPU $cpu lists its hotplug states, KVM's among them" test -n "$online" -a -n "$kvm_state"
 # a target between offline and online is accepted only with
 # CONFIG_CPU_HOTPLUG_STATE_CONTROL (otherwise EINVAL for every one)
-echo "state	name	up	virt-up	down	virt-down	fail-up	virt-fail-up	fail-down	virt-fail-down" > "$table"
-
 up_bad=0 down_bad=0 vup_bad=0 vdown_bad=0 fup_bad=0 fdown_bad=0 vfail_bad=0 again_bad=0
 stopped=0 injected_up=0 injected_down=0
-while read -r s name; do
-	[ "$s" = 0 ] || [ "$s" = "$online" ] && continue
-	row="$s	$name"
-	# up: offline -> s
-	back_offline || again_bad=$((again_bad + 1))
-	if r=$(target_to "$s"); then
-		st=$(state_now)
-		if [ "$st" = "$s" ]; then stopped=$((stopped + 1)); up=stopped
-		else up="at-$st"; up_bad=$((up_bad + 1)); echo "up to $s ($name): CPU $cpu at state $st"; fi
-		v=$(virt_now)
-		virt_ok "$st" || { vup_bad=$((vup_bad + 1)); echo "up to $s ($name): virtualization $v"; }
-		row="$row	$up	$v"
-	else
-		# refused: a state that cannot be stopped at (cant_stop)
-		row="$row	refused:${r// /_}	-"
-	fi
-	back_online || { again_bad=$((again_bad + 1)); echo "after up to $s ($name): not back online (state $(state_now))"; }
-	# down: online -> s
-	if r=$(target_to "$s"); then
-		st=$(state_now)
-		if [ "$st" = "$s" ]; then down=stopped
-		else down="at-$st"; down_bad=$((down_bad + 1)); echo "down to $s ($name): CPU $cpu at state $st"; fi
-		v=$(virt_now)
-		virt_ok "$st" || { vdown_bad=$((vdown_bad + 1)); echo "down to $s ($name): virtualization $v"; }
-		row="$row	$down	$v"
-	else
-		row="$row	refused:${r// /_}	-"
-	fi
-	back_online || { again_bad=$((again_bad + 1)); echo "after down to $s ($name): not back online (state $(state_now))"; }
-	# a failure at s on the way up (CPU 2 must end offline, where it
-	# started) and on the way down (it must end online)
-	back_offline || again_bad=$((again_bad + 1))
-	inject "$s" up; row="$row	$cell"
-	back_online || { again_bad=$((again_bad + 1)); echo "after failure at $s ($name) up: not back online (state $(state_now))"; }
-	inject "$s" down; row="$row	$cell"
-	back_online || { again_bad=$((again_bad + 1)); echo "after failure at $s ($name) down: not back online (state $(state_now))"; }
-	echo "$row" >> "$table"
-done <<EOF
-$states
-EOF
+declare -A up_res down_res fup_res fdown_res
+inner=$(echo "$states" | awk -v o="$online" '$1 != 0 && $1 != o { print $1 }')
+# The states from idle:dead to ap:online run on the CPU itself with
+# interrupts off (STARTING and DYING): 6.1 accepts them as targets, but they
+# are no place to stop, and the walk up to idle:dead ends in "kernel BUG at
+# kernel/cpu.c:1140" (cpuhp_report_idle_dead(), seen on base and series
+# alike: a limit of the hotplug core's debug interface, NOTES.md).  The walks
+# pass them by; hotplug/fail refuses them by itself.
+bringup=$(echo "$states" | awk '$2 == "cpu:bringup" { print $1 }')
+ap_online=$(echo "$states" | awk '$2 == "ap:online" { print $1 }')
+stoppable=$(for s in $inner; do [ "$s" -gt "$bringup" ] && [ "$s" -le "$ap_online" ] || echo "$s"; done)
+echo "the walks pass by states $((bringup + 1))-$ap_online (the CPU's own atomic section)"
+name_of() { echo "$states" | awk -v k="$1" '$1 == k { print $2 }'; }
+
+# walk STATES...: CPU 2 sent to each state in turn (one transition each);
+# sets res[state] and counts for the direction in $dir
+walk() {
+	local s st v r name
+	for s in "$@"; do
+		name=$(name_of "$s")
+		if r=$(target_to "$s"); then
+			st=$(state_now); v=$(virt_now)
+			if [ "$st" = "$s" ]; then
+				[ "$dir" = up ] && stopped=$((stopped + 1))
+				res="stopped	$v"
+			else
+				res="at-$st	$v"
+				eval "${dir}_bad=\$((${dir}_bad + 1))"
+				echo "$dir to $s ($name): CPU $cpu at state $st"
+			fi
+			virt_ok "$st" || { eval "v${dir}_bad=\$((v${dir}_bad + 1))"; echo "$dir to $s ($name): virtualization $v"; }
+		else
+			# a state that cannot be stopped at (cant_stop)
+			res="refused:${r// /_}	-"
+		fi
+		eval "${dir}_res[$s]=\$res"
+	done
+}
+# on the way up, state by state from offline; on the way down from online
+back_offline || again_bad=$((again_bad + 1))
+dir=up; walk $stoppable
+back_online || { again_bad=$((again_bad + 1)); echo "after the walk up: not back online (state $(state_now))"; }
+dir=down; walk $(echo "$stoppable" | sort -rn)
+back_online || { again_bad=$((again_bad + 1)); echo "after the walk down: not back online (state $(state_now))"; }
+# a failure at each state on the way up (from offline: CPU 2 must end
+# offline), then at each on the way down (from online: it must end online)
+back_offline || again_bad=$((again_bad + 1))
+for s in $inner; do
+	name=$(name_of "$s")
+	inject "$s" up; fup_res[$s]=$cell
+	[ "$(state_now)" = 0 ] || back_offline || { again_bad=$((again_bad + 1)); echo "after failure at $s ($name) up: not back offline (state $(state_now))"; }
+done
+back_online || { again_bad=$((again_bad + 1)); echo "after the failures up: not back online (state $(state_now))"; }
+for s in $inner; do
+	name=$(name_of "$s")
+	inject "$s" down; fdown_res[$s]=$cell
+	[ "$(state_now)" = "$online" ] || back_online || { again_bad=$((again_bad + 1)); echo "after failure at $s ($name) down: not back online (state $(state_now))"; }
+done
+echo "state	name	up	virt-up	down	virt-down	fail-up	virt-fail-up	fail-down	virt-fail-down" > "$table"
+for s in $inner; do
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$(name_of "$s")" "${up_res[$s]:-passed-by	-}" "${down_res[$s]:-passed-by	-}" \
+		"${fup_res[$s]}" "${fdown_res[$s]}" >> "$table"
+done
 cat "$table"
 echo "stopped at $stopped states on the way up; failures injected: $injected_up up, $injected_down down"
 check "CPU $cpu stops at intermediate states (CONFIG_CPU_HOTPLUG_STATE_CONTROL)" test "$stopped" -gt 0
