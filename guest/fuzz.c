@@ -312,6 +312,7 @@ static struct {
 	const char *moddir;
 	int failslab_pct;
 	int dry_run;
+	int anywhere;		/* run outside a workbench guest too */
 	int console;
 	int tap_base;
 	const char *tap_file;
@@ -702,11 +703,11 @@ static int op_vm_create(struct thread *t, const struct op *op)
 	for (int s = 0; s < MEMSLOTS; s++) {
 		v->mem[s] = mmap(NULL, SLOT_SIZE, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (v->mem[s] == MAP_FAILED) {
+		if (v->mem[s] == MAP_FAILED) {	/* ENOMEM under failslab (the VMA) */
 			v->mem[s] = NULL;
-			failure(t, F_ERRNO, "mmap: %s", strerror(errno));
+			r = call_failed(t, "mmap of guest memory");
 			vm_free(v);
-			return RES_FAIL;
+			return r;
 		}
 	}
 	v->guest_out = OP_GUEST_OUT(op);
@@ -1243,14 +1244,14 @@ static int run(void)
 {
 	long taint0, taint1;
 	int lockdep0, lockdep1, bad = 0;
-	double t0 = now(), last_progress = t0;
+	double t0 = now(), last_progress = t0, last_lockdep = t0;
 	char note[480];
 
 	ncpus = count_cpus();
 	setup_faults();
 	setup_suspend();
 	taint0 = read_taint();
-	lockdep0 = lockdep_on();
+	lockdep0 = lockdep1 = lockdep_on();
 	say("fuzz: seed %" PRIu64 ", %d threads%s, kinds %s, %s%ld, %d CPUs; suspend %s, "
 	    "fail_function %s, failslab %s at %d%%, modules %s", opt.seed, opt.threads,
 	    opt.only_thread >= 0 ? " (one of them run)" : "", opt.kinds_arg,
@@ -1285,9 +1286,17 @@ static int run(void)
 		if (!__atomic_load_n(&alive, __ATOMIC_ACQUIRE))
 			break;
 		taint1 = read_taint();
-		if (taint1 != taint0 && !stop_all) {
-			say("fuzz: the kernel's taint changed from %ld to %ld; the threads were at:",
-			    taint0, taint1);
+		tn = now();
+		if (lockdep0 == 1 && tn - last_lockdep >= 2) {
+			last_lockdep = tn;
+			lockdep1 = lockdep_on();
+		}
+		if ((taint1 != taint0 || lockdep1 == 0) && !stop_all) {
+			if (taint1 != taint0)
+				say("fuzz: the kernel's taint changed from %ld to %ld; the threads were at:",
+				    taint0, taint1);
+			else
+				say("fuzz: lockdep turned itself off (it reported); the threads were at:");
 			stop_all = 1;
 			for (int i = 0; i < opt.threads; i++) {
 				char d[128];
@@ -1299,7 +1308,6 @@ static int run(void)
 			}
 			replay_lines(-1, 0);
 		}
-		tn = now();
 		if (tn - last_progress >= 30) {
 			long total = 0;
 
@@ -1404,6 +1412,8 @@ static void usage(FILE *f)
 "  --tap-file PATH   the TAP lines also go to PATH\n"
 "  --dry-run         print each thread's operations (\"tI N op params\"),\n"
 "                    touch nothing\n"
+"  --anywhere        run even without wb.script= on the kernel command line\n"
+"                    (by default it refuses to run outside a workbench guest)\n"
 "\n"
 "Exit status: 0 all checks passed, 1 a check failed, 2 bad usage.\n", MAX_THREADS);
 }
@@ -1456,7 +1466,7 @@ static unsigned int parse_kinds(const char *s)
 int main(int argc, char **argv)
 {
 	enum { O_SEED = 1, O_THREADS, O_SECONDS, O_COUNT, O_KINDS, O_MODULES,
-	       O_PCT, O_THREAD, O_CONSOLE, O_TAPBASE, O_TAPFILE, O_DRY, O_HELP };
+	       O_PCT, O_THREAD, O_CONSOLE, O_TAPBASE, O_TAPFILE, O_DRY, O_ANYWHERE, O_HELP };
 	static const struct option opts[] = {
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "threads", required_argument, NULL, O_THREADS },
@@ -1470,6 +1480,7 @@ int main(int argc, char **argv)
 		{ "tap-base", required_argument, NULL, O_TAPBASE },
 		{ "tap-file", required_argument, NULL, O_TAPFILE },
 		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "anywhere", no_argument, NULL, O_ANYWHERE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1523,6 +1534,9 @@ int main(int argc, char **argv)
 		case O_DRY:
 			opt.dry_run = 1;
 			break;
+		case O_ANYWHERE:
+			opt.anywhere = 1;
+			break;
 		case O_HELP:
 			usage(stdout);
 			return 0;
@@ -1548,6 +1562,22 @@ int main(int argc, char **argv)
 	if (!opt.count && !opt.seconds) {
 		fprintf(stderr, "fuzz: --seconds or --count is needed\n");
 		return 2;
+	}
+	/*
+	 * It takes CPUs offline, suspends, unloads modules and injects faults:
+	 * only in a workbench guest (wb.script= on the kernel command line)
+	 * unless told otherwise.
+	 */
+	if (!opt.anywhere) {
+		char cmdline[4096];
+
+		if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) ||
+		    !strstr(cmdline, "wb.script=")) {
+			fprintf(stderr, "fuzz: not in a workbench guest (no wb.script= in /proc/cmdline): "
+				"it would take this machine's CPUs offline, suspend it and inject faults; "
+				"--dry-run prints the operations, --anywhere runs them here\n");
+			return 2;
+		}
 	}
 	if (opt.console) {
 		out_fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);

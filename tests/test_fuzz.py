@@ -101,6 +101,20 @@ class FuzzDryRunTest(unittest.TestCase):
             r = subprocess.run([self.exe, *args], capture_output=True, text=True, timeout=60)
             self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
 
+    def test_it_refuses_to_run_outside_a_workbench_guest(self):
+        """Without --dry-run it offlines CPUs and suspends: not on this host."""
+        try:
+            cmdline = Path("/proc/cmdline").read_text()
+        except OSError:
+            cmdline = ""
+        if "wb.script=" in cmdline:
+            self.skipTest("running in a workbench guest")
+        r = subprocess.run([self.exe, "--seconds", "1", "--kinds", "cpu"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not in a workbench guest", r.stderr)
+        self.assertEqual(r.stdout, "")
+
 
 if __name__ == "__main__":
     unittest.main()
