@@ -170,7 +170,7 @@ static const struct kind_info {
 	[K_VM_CREATE]      = { "vm_create", G_VM, 8,
 			       { ENOENT, ENODEV, ENXIO, EBUSY, EIO, EINTR } },
 	[K_VM_DESTROY]     = { "vm_destroy", G_VM, 6, { 0 } },
-	[K_VM_DESTROY_ALL] = { "vm_destroy_all", G_VM, 2, { 0 } },
+	[K_VM_DESTROY_ALL] = { "vm_destroy_all", G_VM, 4, { 0 } },
 	[K_VCPU_CREATE]    = { "vcpu_create", G_VM, 8, { EIO, EBUSY, EINTR } },
 	[K_VCPU_RUN]       = { "vcpu_run", G_RUN, 24, { EIO, EINTR } },
 	[K_SLOT_SET]       = { "slot_set", G_SLOT, 6, { EIO, EINTR } },
@@ -908,6 +908,10 @@ static int op_mod_unload(struct thread *t, const struct op *op)
 {
 	if (!opt.moddir)
 		return RES_SKIP;
+	/* the thread's own VMs first: only the other threads' hold the module */
+	for (int i = 0; i < VMS; i++)
+		if (t->vm[i].fd >= 0)
+			vm_free(&t->vm[i]);
 	if (syscall(SYS_delete_module, modules[OP_MOD(op)], O_NONBLOCK) < 0)
 		return call_failed(t, "delete_module");
 	return RES_OK;
