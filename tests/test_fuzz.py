@@ -91,6 +91,22 @@ class FuzzDryRunTest(unittest.TestCase):
                   "ff_disarm", "failslab"):
             self.assertIn(n, names)
 
+    def test_a_recorded_sequence(self):
+        """A seed recorded in a report (NOTES.md, a failure's replay line) must
+        give the same operations with later builds: a change to the generator,
+        the weights or the parameters' meaning breaks every recorded replay,
+        and must update this sequence knowingly."""
+        self.assertEqual(self.ops("--seed", "2026", "--threads", "2", "--thread", "1", "--count", "8"), [
+            "t1 0 cpu_offline sel=20",
+            "t1 1 vcpu_run vm=2 vcpu=0 pin=28",
+            "t1 2 pause us=1339",
+            "t1 3 slot_delete vm=1 slot=2",
+            "t1 4 ff_arm kvm_arch_check_online_cpu times=2 space=1",
+            "t1 5 pin sel=11",
+            "t1 6 vm_destroy vm=3",
+            "t1 7 vcpu_run vm=1 vcpu=0",
+        ])
+
     def test_the_seed_in_hex_is_the_same_seed(self):
         self.assertEqual(self.ops("--seed", "255", "--count", "50"),
                          self.ops("--seed", "0xff", "--count", "50"))
