@@ -233,7 +233,7 @@ static void gen_op(struct rng *r, unsigned int mask, struct op *op)
 
 /* What an operation's parameters mean (the same in --dry-run and a run). */
 #define OP_VM(op)	((op)->a % VMS)
-#define OP_VCPU(op)	((op)->b % VCPUS)
+#define OP_VCPU(op)	((op)->b % VCPUS)	/* run: % the VM's vCPUs */
 #define OP_SLOT(op)	(1 + (op)->b % (MEMSLOTS - 1))
 #define OP_DIRTY(op)	((op)->c & 1)
 #define OP_SEL(op)	((op)->a % SEL)		/* CPU selector */
@@ -809,8 +809,9 @@ static int op_vcpu_run(struct thread *t, const struct op *op)
 	struct kvm_run *run;
 	char buf[160];
 
-	if (v->fd < 0 || vc >= v->nvcpu)
+	if (v->fd < 0 || !v->nvcpu)
 		return RES_SKIP;
+	vc %= v->nvcpu;		/* the selector: one of the VM's vCPUs */
 	if (OP_RUNSEL(op) < SEL) {
 		cpu_set_t set;
 
@@ -912,9 +913,14 @@ static int op_mod_unload(struct thread *t, const struct op *op)
 	for (int i = 0; i < VMS; i++)
 		if (t->vm[i].fd >= 0)
 			vm_free(&t->vm[i]);
-	if (syscall(SYS_delete_module, modules[OP_MOD(op)], O_NONBLOCK) < 0)
-		return call_failed(t, "delete_module");
-	return RES_OK;
+	/* up to 10 tries 50 ms apart: the other threads' VMs come and go */
+	for (int tries = 0; ; tries++) {
+		if (syscall(SYS_delete_module, modules[OP_MOD(op)], O_NONBLOCK) == 0)
+			return RES_OK;
+		if (errno != EAGAIN || tries == 9 || stop_all)
+			return call_failed(t, "delete_module");
+		usleep(50000);
+	}
 }
 
 static int op_mod_load(struct thread *t, const struct op *op)
@@ -983,7 +989,18 @@ static int op_ff_arm(struct thread *t, const struct op *op)
 		return RES_SKIP;
 	pthread_mutex_lock(&ff_lock);
 	ff_armed_ever = 1;
-	ff_write("inject", "\n");		/* one injection point at a time */
+	/*
+	 * times=0 first: a function is armed as soon as it is written to
+	 * inject, with the default retval (-EINVAL) and the last run's times,
+	 * until its retval is written (seen: "cannot enable virtualization at
+	 * resume (-22)").  One injection point at a time.
+	 */
+	e = ff_write("times", "0");
+	if (e) {
+		pthread_mutex_unlock(&ff_lock);
+		return legit(t, "fail_function times=0", e) ? RES_LEGIT : RES_FAIL;
+	}
+	ff_write("inject", "\n");
 	e = ff_write("inject", OP_FF(op));
 	if (!e) {
 		/* -EIO, every call, OP_FF_TIMES times after OP_FF_SPACE calls */
