@@ -27,6 +27,8 @@
  *   - every KVM_RUN exit is one the guest code can make (its OUT, with the
  *     value it computes, then HLT; or KVM_EXIT_INTR);
  *   - the kernel's taint flags (/proc/sys/kernel/tainted) did not change;
+ *   - no operation hung (took HANG_SECONDS: the blocked tasks go to the
+ *     console through sysrq-w, the run stops, the hung thread is left);
  *   - lockdep is still on (/proc/lockdep_stats; SKIP without lockdep);
  *   - operations ran.
  * Splats are the judge's (scripts/report.py scans the console).  At the
@@ -403,7 +405,8 @@ static const char *errname(int e)
 /* ------------------------------------------------------- shared state -- */
 
 /* What the run found; the first failure stops every thread. */
-enum { F_ERRNO, F_EXIT, NFCLASS };
+enum { F_ERRNO, F_EXIT, F_HANG, NFCLASS };
+#define HANG_SECONDS 180	/* an operation taking longer is a hang */
 static struct failure {
 	int set;
 	int thread;
@@ -445,6 +448,7 @@ struct thread {
 	int failslab_left;		/* ops still to run with failslab */
 	volatile long cur;		/* index of the op in progress */
 	volatile double cur_since;
+	int hung;			/* in one op for HANG_SECONDS: not joined */
 	struct op cur_op;
 	long done;			/* ops run */
 	long ok[NKINDS], skipped[NKINDS], legit[NKINDS];
@@ -1264,7 +1268,7 @@ static void print_stats(double secs)
 static int run(void)
 {
 	long taint0, taint1;
-	int lockdep0, lockdep1, bad = 0;
+	int lockdep0, lockdep1, bad = 0, nhung = 0;
 	double t0 = now(), last_progress = t0, last_lockdep = t0;
 	char note[480];
 
@@ -1304,7 +1308,7 @@ static int run(void)
 	for (;;) {
 		double tn;
 
-		if (!__atomic_load_n(&alive, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&alive, __ATOMIC_ACQUIRE) <= nhung)
 			break;
 		taint1 = read_taint();
 		tn = now();
@@ -1329,6 +1333,19 @@ static int run(void)
 			}
 			replay_lines(-1, 0);
 		}
+		for (int i = 0; i < opt.threads; i++) {
+			struct thread *h = &threads[i];
+
+			if (h->hung || __atomic_load_n(&h->cur, __ATOMIC_ACQUIRE) < 0 ||
+			    tn - h->cur_since < HANG_SECONDS)
+				continue;
+			/* a hang: the blocked tasks to the console, and stop */
+			h->hung = 1;
+			nhung++;
+			write_file("/proc/sysrq-trigger", "w");
+			failure(h, F_HANG, "still in it after %.0f s (blocked tasks: sysrq-w on the console)",
+				tn - h->cur_since);
+		}
 		if (tn - last_progress >= 30) {
 			long total = 0;
 
@@ -1348,7 +1365,7 @@ static int run(void)
 		usleep(100000);
 	}
 	for (int i = 0; i < opt.threads; i++)
-		if (opt.only_thread < 0 || i == opt.only_thread)
+		if ((opt.only_thread < 0 || i == opt.only_thread) && !threads[i].hung)
 			pthread_join(threads[i].tid, NULL);
 	cleanup();
 	print_stats(now() - t0);
@@ -1359,6 +1376,7 @@ static int run(void)
 		static const char *const names[NFCLASS] = {
 			"fuzz: every operation ended in success or an error its kind allows",
 			"fuzz: every KVM_RUN exit is one the guest code can make",
+			"fuzz: no operation hung (none took 180 s)",
 		};
 
 		tap(!failures[c].set, names[c], failures[c].set ? failures[c].what : NULL);
