@@ -677,6 +677,9 @@ static int set_slot(struct tvm *v, int slot, int size, int dirty)
 	return ioctl(v->fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
+static int op_vcpu_create(struct thread *t, const struct op *op);
+
+/* A VM, memslot 0 with the guest's code, and vCPU 0 */
 static int op_vm_create(struct thread *t, const struct op *op)
 {
 	struct tvm *v = &t->vm[OP_VM(op)];
@@ -723,7 +726,8 @@ static int op_vm_create(struct thread *t, const struct op *op)
 		return r;
 	}
 	v->slot_on[0] = 1;
-	return RES_OK;
+	/* its first vCPU (a VM without one has nothing to run) */
+	return op_vcpu_create(t, op);
 }
 
 static int op_vcpu_create(struct thread *t, const struct op *op)
