@@ -6,10 +6,10 @@ SHELL := /bin/bash
 .PHONY: help deps base apply export series-check build build-base build-series \
 	guest check check-6.12 gates demo demo-base unit-tests list fresh-machine selftests-expect selftests-all \
 	bochs-selftests bochs-amd bochs-612 arm64 arm64-6.12 riscv riscv-experiment arm64-experiment lockdep-experiment kunit-experiment intel-experiment \
-	hostcaps-experiment bench bench-control clean post coverage
+	hostcaps-experiment bench bench-control clean post coverage fuzz
 
 help:
-	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export post build check-6.12 gates demo-base unit-tests list fresh-machine selftests-expect selftests-all bochs-selftests bochs-amd bochs-612 arm64 arm64-6.12 riscv riscv-experiment arm64-experiment lockdep-experiment kunit-experiment intel-experiment hostcaps-experiment bench bench-control coverage clean"
+	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export post build check-6.12 gates demo-base unit-tests list fresh-machine selftests-expect selftests-all bochs-selftests bochs-amd bochs-612 arm64 arm64-6.12 riscv riscv-experiment arm64-experiment lockdep-experiment kunit-experiment intel-experiment hostcaps-experiment bench bench-control coverage fuzz clean"
 
 # Which series base, apply, export, series-check, build, check, gates and
 # arm64 work on:
@@ -197,7 +197,7 @@ bench-control: build guest
 
 clean:
 	rm -rf build/out build/results build/bench-results build/bench-control build/bochs build/arm64 \
-		build/lockdep-exp build/kunit-exp build/intel-exp build/arm64-exp build/torture build/variants build/coverage
+		build/lockdep-exp build/kunit-exp build/intel-exp build/arm64-exp build/torture build/variants build/coverage build/fuzz
 	[ ! -d build/linux ] || git -C build/linux worktree prune
 
 # Coverage of the series (scripts/coverage.sh): build the gcov kernel
@@ -228,3 +228,14 @@ coverage: apply guest
 TORTURE ?=
 torture: build guest
 	scripts/torture.sh $(TORTURE)
+
+# The seeded race fuzzer (scripts/fuzz.sh, guest/fuzz.c): the fuzz boot on
+# the base, then the series, with the same seed; ends "N passed, N failed".
+# Uses the kernels make build left (it builds nothing).  Replay a run with
+# its seed: make fuzz FUZZ_SEED=N FUZZ_SECONDS=S (README, "make fuzz").
+# FUZZ_SEED (default: the time), FUZZ_SECONDS (300), FUZZ_THREADS (4),
+# FUZZ_KINDS (all), FUZZ_PCT (10), FUZZ_KERNELS ("base series"), FUZZ_OUT (build/fuzz)
+FUZZ_SEED ?=
+FUZZ_SECONDS ?= 300
+fuzz: guest
+	FUZZ_SEED=$(FUZZ_SEED) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
