@@ -93,10 +93,11 @@ expect_refused() {
 	check "the refusal of CPU $cpu $what says why" eval "new_dmesg | grep -q -E '$why'"
 }
 
-# Start a VM that stays open (kvmtest hold), pinned to CPU $1; sets HOLD_PID
+# Start a VM that stays open (kvmtest hold), pinned to CPU $1, for $2 seconds
+# at most (900); sets HOLD_PID
 hold_vm() {
 	rm -f /tmp/stop-hold
-	"$KVMTEST" hold --cpu "$1" --until-file /tmp/stop-hold --max-seconds 900 > /tmp/hold.out 2>&1 &
+	"$KVMTEST" hold --cpu "$1" --until-file /tmp/stop-hold --max-seconds "${2:-900}" > /tmp/hold.out 2>&1 &
 	HOLD_PID=$!
 	local i
 	for i in $(seq 300); do
