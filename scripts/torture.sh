@@ -198,9 +198,9 @@ part() {
 		variant_item offline-keeps-enabled torture-soak "$splat|churn processes was created" \
 			$m '/^static int kvm_offline_cpu/,/^}/s/^\t\thardware_disable_nolock(NULL);$/\t\t;/' \
 			-- --set append="wb.cycles=200"
-		# the same mistake seen by the hotplug states: CPU 2 stopped below
-		# KVM's state keeps virtualization on
-		variant_item states-offline-keeps-enabled hotplug-states 'on the way down' \
+		# the same mistake seen by the hotplug states: CPU 2, back from
+		# offline, is taken for enabled and walks up without virtualization
+		variant_item states-offline-keeps-enabled hotplug-states 'virtualization on CPU 2 exactly at or past KVM.s state' \
 			$m '/^static int kvm_offline_cpu/,/^}/s/^\t\thardware_disable_nolock(NULL);$/\t\t;/'
 		# first VM: enable-all's error unwinding removed
 		variant_item no-enable-unwind torture-fault-enable 'no CPU is left with virtualization on' \
