@@ -604,6 +604,13 @@ def qemu_arm64(spec):
            "-nodefaults", "-display", "none", "-no-reboot",
            "-chardev", f"file,id=con,path={spec.res / 'console.log'}", "-serial", "chardev:con",
            "-kernel", str(image), "-initrd", str(initrd), "-append", append]
+    return run_serial(spec, cmd)
+
+
+def run_serial(spec, cmd):
+    """Run an emulator whose serial console is a file (the initramfs lanes:
+    qemu-arm64, qemu-riscv64): its command line in emulator-cmdline, its own
+    output in emulator.log, the console followed until the boot ends."""
     (spec.res / "emulator-cmdline").write_text(" ".join(cmd) + "\n")
     (spec.res / "console.log").write_text("")
     with open(spec.res / "emulator.log", "w") as elog:
@@ -649,12 +656,7 @@ def qemu_riscv64(spec):
            "-nodefaults", "-display", "none", "-no-reboot", "-bios", str(OPENSBI),
            "-chardev", f"file,id=con,path={spec.res / 'console.log'}", "-serial", "chardev:con",
            "-kernel", str(image), "-initrd", str(initrd), "-append", append]
-    (spec.res / "emulator-cmdline").write_text(" ".join(cmd) + "\n")
-    (spec.res / "console.log").write_text("")
-    with open(spec.res / "emulator.log", "w") as elog:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=elog, stderr=subprocess.STDOUT)
-    outcome = follow(spec, proc)
-    return finish(spec, proc, outcome, proc.kill)
+    return run_serial(spec, cmd)
 
 
 LANES = {"qemu-x86": qemu_x86, "bochs": bochs, "qemu-arm64": qemu_arm64, "qemu-riscv64": qemu_riscv64}
