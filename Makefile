@@ -231,10 +231,12 @@ torture: build guest
 
 # The seeded race fuzzer (scripts/fuzz.sh, guest/fuzz.c): the fuzz boot on
 # the base, then the series, with the same seed; ends "N passed, N failed".
-# Uses the kernels make build left (it builds nothing).  Replay a run with
-# its seed: make fuzz FUZZ_SEED=N FUZZ_SECONDS=S (README, "make fuzz").
+# Uses the kernels make build left (it builds nothing), or with FUZZ_KASAN=1
+# make torture's KASAN kernels (built first).  Replay a run with its seed:
+# make fuzz FUZZ_SEED=N FUZZ_SECONDS=S (README, "make fuzz").
 # FUZZ_SEED (default: the time), FUZZ_SECONDS (300), FUZZ_THREADS (4),
-# FUZZ_KINDS (all), FUZZ_PCT (10), FUZZ_KERNELS ("base series"), FUZZ_OUT (build/fuzz)
+# FUZZ_KINDS (all), FUZZ_PCT (10), FUZZ_KERNELS ("base series"), FUZZ_OUT (build/fuzz),
+# FUZZ_KASAN (0)
 FUZZ_SEED ?=
 FUZZ_SECONDS ?= 300
 fuzz: guest

@@ -455,6 +455,7 @@ struct thread {
 	long ok[NKINDS], skipped[NKINDS], legit[NKINDS];
 	long errs[NKINDS][NERR];	/* legit errors by errno */
 	long exits_io, exits_hlt, exits_intr;
+	long stopped_closed;		/* VMs closed on KVM_RUN's EIO */
 };
 
 static struct thread threads[MAX_THREADS];
@@ -843,8 +844,22 @@ static int op_vcpu_run(struct thread *t, const struct op *op)
 			t->exits_intr++;
 			continue;	/* the freezer: run on */
 		}
-		if (r < 0)
-			return call_failed(t, "KVM_RUN");
+		if (r < 0) {
+			int e = errno;
+
+			r = call_failed(t, "KVM_RUN");
+			/*
+			 * EIO: the series stopped this VM (enabling failed at
+			 * resume) and refuses new VMs until every stopped one
+			 * is closed; close it now, as a VMM would, or new VMs
+			 * stay refused while any thread holds one.
+			 */
+			if (r == RES_LEGIT && e == EIO) {
+				vm_free(v);
+				t->stopped_closed++;
+			}
+			return r;
+		}
 		switch (run->exit_reason) {
 		case KVM_EXIT_INTR:
 			t->exits_intr++;
@@ -1243,13 +1258,14 @@ static void cleanup(void)
 
 static void print_stats(double secs)
 {
-	long total = 0, legit_total = 0, skip_total = 0, io = 0, hlt = 0, intr = 0;
+	long total = 0, legit_total = 0, skip_total = 0, io = 0, hlt = 0, intr = 0, closed = 0;
 
 	for (int i = 0; i < opt.threads; i++) {
 		total += threads[i].done;
 		io += threads[i].exits_io;
 		hlt += threads[i].exits_hlt;
 		intr += threads[i].exits_intr;
+		closed += threads[i].stopped_closed;
 	}
 	for (int k = 0; k < NKINDS; k++) {
 		long ok = 0, sk = 0, lg = 0;
@@ -1276,8 +1292,8 @@ static void print_stats(double secs)
 			    ok, sk, lg, n ? " by errno" : "", errs);
 	}
 	say("fuzz: stats seed=%" PRIu64 " threads=%d ops=%ld seconds=%.0f allowed-errors=%ld "
-	    "skipped=%ld exits-io=%ld exits-hlt=%ld eintr=%ld", opt.seed, opt.threads, total, secs,
-	    legit_total, skip_total, io, hlt, intr);
+	    "skipped=%ld exits-io=%ld exits-hlt=%ld eintr=%ld stopped-vms-closed=%ld", opt.seed,
+	    opt.threads, total, secs, legit_total, skip_total, io, hlt, intr, closed);
 }
 
 static int run(void)

@@ -13,11 +13,16 @@
 #   FUZZ_KERNELS="base series"   the kernels, in this order
 #   FUZZ_OUT=DIR         results (default build/fuzz): DIR/KERNEL/fuzz/,
 #                        DIR/plan.json
+#   FUZZ_KASAN=1         boot the KASAN kernels of make torture's kasan part
+#                        (config/torture.config, build/out/torture-KERNEL),
+#                        built first (incremental) as a judged step; results
+#                        in DIR/KERNEL-kasan/fuzz/
 #
 # The same seed gives each thread the same sequence of operations on both
 # kernels and in every replay; how the threads interleave is not
 # reproducible (README, "make fuzz").  Kernels: build/out/base and
-# build/out/series as make build leaves them; nothing here builds.
+# build/out/series as make build leaves them (nothing here builds them), or
+# with FUZZ_KASAN=1 the torture part's KASAN kernels.
 set -uo pipefail
 . "$(dirname "$0")/experiment-lib.sh"
 seed=${FUZZ_SEED:-$(date +%s)}
@@ -33,20 +38,36 @@ esac
 append="wb.seed=$seed wb.seconds=$secs wb.threads=$threads wb.kinds=$kinds wb.pct=$pct"
 timeout=$((secs + 900))
 
+kasan=${FUZZ_KASAN:-0}
+case $kasan in 0|1) ;; *) echo "fuzz: FUZZ_KASAN is 0 or 1" >&2; exit 2 ;; esac
+
 mkdir -p "$out" && out=$(cd "$out" && pwd)
 results "$out"
-for k in $kernels; do plan "$k" fuzz boots; done
+for k in $kernels; do
+	if [ "$kasan" = 1 ]; then
+		plan checks "build-torture-$k" "build-torture-$k"
+		plan "$k-kasan" fuzz "build-torture-$k"
+	else
+		plan "$k" fuzz boots
+	fi
+done
 plan_write
 for k in $kernels; do
-	echo "== $k: seed $seed, ${secs}s, $threads threads, kinds $kinds"
-	[ -f "$top/build/out/$k/bzImage" ] || echo "fuzz: no build/out/$k/bzImage (make build): the boot will fail"
-	run_boot "$k" "$k" fuzz --set append="$append" --set timeout=$timeout
+	label=$k dir=$top/build/out/$k more=()
+	if [ "$kasan" = 1 ]; then
+		label=$k-kasan dir=$top/build/out/torture-$k more=(--out "$dir")
+		stage "build-torture-$k" flock "$KBUILD_LOCK" "$top/scripts/build.sh" "$k" \
+			--no-selftests --config config/torture.config --out "torture-$k" || continue
+	fi
+	echo "== $label: seed $seed, ${secs}s, $threads threads, kinds $kinds"
+	[ -f "$dir/bzImage" ] || echo "fuzz: no ${dir#$top/}/bzImage (make build): the boot will fail"
+	run_boot "$k" "$label" fuzz "${more[@]}" --set append="$append" --set timeout=$timeout
 	# for people: what ran, and any failure with its replay (the judge
 	# reads the TAP and the console for the verdicts)
-	c=$RES/$k/fuzz/console.log
+	c=$RES/$label/fuzz/console.log
 	grep -h -E "^wb: fuzz: (stats seed=|FAIL|replay|the kernel's taint)" "$c" 2>/dev/null | sed 's/^wb: /  /'
 done
-echo "== replay: make fuzz FUZZ_SEED=$seed FUZZ_SECONDS=$secs FUZZ_THREADS=$threads FUZZ_KINDS=$kinds FUZZ_PCT=$pct"
-echo "   one kernel: python3 scripts/scenarios.py run KERNEL fuzz --set append=\"$append\" --set timeout=$timeout"
+echo "== replay: make fuzz FUZZ_SEED=$seed FUZZ_SECONDS=$secs FUZZ_THREADS=$threads FUZZ_KINDS=$kinds FUZZ_PCT=$pct FUZZ_KASAN=$kasan"
+echo "   one kernel: python3 scripts/scenarios.py run KERNEL fuzz$([ "$kasan" = 1 ] && echo " --out build/out/torture-KERNEL") --set append=\"$append\" --set timeout=$timeout"
 echo "== the judge"
 summary
