@@ -423,7 +423,9 @@ def run_one(s, kernel, results=TOP / "build/results", out=None, quiet=False,
     (res / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     status = {"state": "starting", "lane": s.lane, "kernel": kernel}
     (res / "status.json").write_text(json.dumps(status) + "\n")
-    out = Path(out) if out else boot.kernel_out(s.lane, kernel)
+    # absolute: the qemu-x86 guest gets the path on its command line and
+    # does not start in this directory
+    out = Path(out).resolve() if out else boot.kernel_out(s.lane, kernel)
     # the guest retries only the declared flaky tests: wb.retry=NAME:TRIES,...
     retry = ",".join(f"{n.split()[-1]}:{d['tries']}" for n, d in flaky.items())
     append = " ".join(a for a in (s.append, f"wb.retry={retry}" if retry else "") if a)
