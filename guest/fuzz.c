@@ -810,6 +810,22 @@ static int op_pin(struct thread *t, unsigned int sel)
 	return RES_OK;
 }
 
+/*
+ * A vCPU ioctl failed.  EIO: the series stopped this VM (enabling failed
+ * at resume) and refuses new VMs until every stopped one is closed; close
+ * it now, as a VMM would, or new VMs stay refused while a thread holds one.
+ */
+static int vcpu_call_failed(struct thread *t, struct tvm *v, const char *call)
+{
+	int e = errno, r = call_failed(t, call);
+
+	if (r == RES_LEGIT && e == EIO) {
+		vm_free(v);
+		t->stopped_closed++;
+	}
+	return r;
+}
+
 /* Run the vCPU from CODE_GPA: its OUT (if any) with 2 * imm, then HLT. */
 static int op_vcpu_run(struct thread *t, const struct op *op)
 {
@@ -837,29 +853,15 @@ static int op_vcpu_run(struct thread *t, const struct op *op)
 	fd = v->vcpu_fd[vc];
 	run = v->run[vc];
 	if (ioctl(fd, KVM_SET_REGS, &regs) < 0)
-		return call_failed(t, "KVM_SET_REGS");
+		return vcpu_call_failed(t, v, "KVM_SET_REGS");
 	for (int tries = 0; tries < 8; tries++) {
 		r = ioctl(fd, KVM_RUN, 0);
 		if (r < 0 && errno == EINTR) {
 			t->exits_intr++;
 			continue;	/* the freezer: run on */
 		}
-		if (r < 0) {
-			int e = errno;
-
-			r = call_failed(t, "KVM_RUN");
-			/*
-			 * EIO: the series stopped this VM (enabling failed at
-			 * resume) and refuses new VMs until every stopped one
-			 * is closed; close it now, as a VMM would, or new VMs
-			 * stay refused while any thread holds one.
-			 */
-			if (r == RES_LEGIT && e == EIO) {
-				vm_free(v);
-				t->stopped_closed++;
-			}
-			return r;
-		}
+		if (r < 0)
+			return vcpu_call_failed(t, v, "KVM_RUN");
 		switch (run->exit_reason) {
 		case KVM_EXIT_INTR:
 			t->exits_intr++;
