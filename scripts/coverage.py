@@ -187,14 +187,19 @@ def decode_console(console, dest):
         return f"the @@wb-gcov block is not hex ({e})"
     if hashlib.md5(blob).hexdigest() != begin[0]:
         return f"the @@wb-gcov block's MD5 does not match ({len(blob)} bytes, {begin[1] if len(begin) > 1 else '?'} sent)"
+    if not blob:
+        return "the @@wb-gcov block is empty (the guest's tar sent nothing)"
     dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as t:
-        members = [m for m in t.getmembers() if (m.isfile() or m.isdir())
-                   and not m.name.startswith("/") and ".." not in Path(m.name).parts]
-        if hasattr(tarfile, "data_filter"):
-            t.extractall(dest, members=members, filter="data")
-        else:
-            t.extractall(dest, members=members)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as t:
+            members = [m for m in t.getmembers() if (m.isfile() or m.isdir())
+                       and not m.name.startswith("/") and ".." not in Path(m.name).parts]
+            if hasattr(tarfile, "data_filter"):
+                t.extractall(dest, members=members, filter="data")
+            else:
+                t.extractall(dest, members=members)
+    except (tarfile.TarError, EOFError, OSError) as e:
+        return f"the @@wb-gcov block is no gzipped tar ({len(blob)} bytes: {e})"
     return None
 
 
