@@ -202,12 +202,14 @@ clean:
 
 # Coverage of the series (scripts/coverage.sh): build the gcov kernel
 # series-gcov (config/gcov.config), boot COVERAGE_BOOTS on it (the qemu-x86
-# boots of make check, kunit, and the reliability short forms that end
-# with the guest script), COVERAGE_JOBS at a time, and report every line
-# the series adds or changes in virt/kvm/ and arch/x86/kvm/ that never ran:
-# build/coverage/coverage.md and coverage.json.  Fails below COVERAGE_GOAL %.
-# Longest first (the boots are dealt out to the lists in turn).
-COVERAGE_BOOTS ?= selftests stress torture-soak torture-failslab torture-modules torture-fault-load \
+# boots of make check, kunit, the reliability short forms that end with
+# the guest script, and Bochs' intel for kvm-intel), COVERAGE_JOBS at a
+# time, and report every line the series adds or changes in virt/kvm/ and
+# arch/x86/kvm/ that never ran: build/coverage/coverage.md and
+# coverage.json.  Fails below COVERAGE_GOAL % of the changed lines of code
+# (the KUnit test files counted apart).  Longest first (the boots are
+# dealt out to the lists in turn).
+COVERAGE_BOOTS ?= intel selftests stress torture-soak torture-failslab torture-modules torture-fault-load \
 	main torture-fault-enable torture-fault-online torture-suspend vmlist-race torture-fault-resume \
 	torture-fault-resume-newvm torture-fault-vfio window headline hotadd-novm hotadd-novm-nocheck \
 	hostcaps svm-features maxcpus boot-cpu-nosvm suspend kunit

@@ -455,7 +455,8 @@ struct thread {
 	long ok[NKINDS], skipped[NKINDS], legit[NKINDS];
 	long errs[NKINDS][NERR];	/* legit errors by errno */
 	long exits_io, exits_hlt, exits_intr;
-	long stopped_closed;		/* VMs closed on KVM_RUN's EIO */
+	long stopped_closed;		/* VMs closed on a VM or vCPU ioctl's EIO */
+	long ebusy_held_stopped;	/* KVM_CREATE_VM's EBUSY with a stopped VM held here */
 };
 
 static struct thread threads[MAX_THREADS];
@@ -679,6 +680,44 @@ static int set_slot(struct tvm *v, int slot, int size, int dirty)
 	return ioctl(v->fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
+/*
+ * A VM or vCPU ioctl failed.  EIO: the VM is dead (the series stopped it
+ * because enabling failed at resume) and the series refuses new VMs until
+ * every stopped one is closed; close it now, as a VMM would, or new VMs
+ * stay refused while a thread holds one.
+ */
+static int vm_call_failed(struct thread *t, struct tvm *v, const char *call)
+{
+	int e = errno, r = call_failed(t, call);
+
+	if (r == RES_LEGIT && e == EIO) {
+		vm_free(v);
+		t->stopped_closed++;
+	}
+	return r;
+}
+
+/*
+ * KVM_CREATE_VM said EBUSY: close the VMs of this thread that are dead (a
+ * VM ioctl returns EIO) whatever op comes next; returns how many.
+ */
+static int close_stopped_vms(struct thread *t)
+{
+	int n = 0;
+
+	for (int i = 0; i < VMS; i++) {
+		struct tvm *v = &t->vm[i];
+
+		if (v->fd >= 0 && ioctl(v->fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) < 0 &&
+		    errno == EIO) {
+			vm_free(v);
+			t->stopped_closed++;
+			n++;
+		}
+	}
+	return n;
+}
+
 static int op_vcpu_create(struct thread *t, const struct op *op);
 
 /* A VM, memslot 0 with the guest's code, and vCPU 0 */
@@ -706,6 +745,8 @@ static int op_vm_create(struct thread *t, const struct op *op)
 	close(kvm);		/* the VM keeps the module; /dev/kvm's fd need not */
 	if (v->fd < 0) {
 		v->fd = -1;
+		if (r == EBUSY && close_stopped_vms(t))
+			t->ebusy_held_stopped++;
 		errno = r;
 		return call_failed(t, "KVM_CREATE_VM");
 	}
@@ -723,7 +764,7 @@ static int op_vm_create(struct thread *t, const struct op *op)
 	v->imm = OP_IMM(op);
 	guest_code(v->mem[0] + CODE_GPA, v->imm, v->guest_out);
 	if (set_slot(v, 0, SLOT_SIZE, 0) < 0) {
-		r = call_failed(t, "KVM_SET_USER_MEMORY_REGION (slot 0)");
+		r = vm_call_failed(t, v, "KVM_SET_USER_MEMORY_REGION (slot 0)");
 		vm_free(v);
 		return r;
 	}
@@ -737,13 +778,13 @@ static int op_vcpu_create(struct thread *t, const struct op *op)
 	struct tvm *v = &t->vm[OP_VM(op)];
 	struct kvm_sregs sregs;
 	struct kvm_run *run;
-	int fd, r;
+	int fd, r, e;
 
 	if (v->fd < 0 || v->nvcpu == VCPUS || v->next_id == 4 * VCPUS)
 		return RES_SKIP;
 	fd = ioctl(v->fd, KVM_CREATE_VCPU, v->next_id);
 	if (fd < 0)
-		return call_failed(t, "KVM_CREATE_VCPU");
+		return vm_call_failed(t, v, "KVM_CREATE_VCPU");
 	v->next_id++;
 	run = mmap(NULL, vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (run == MAP_FAILED) {
@@ -753,12 +794,14 @@ static int op_vcpu_create(struct thread *t, const struct op *op)
 	}
 	/* CS base 0, so that CS:IP = 0:CODE_GPA */
 	if (ioctl(fd, KVM_GET_SREGS, &sregs) < 0) {
+		e = errno;
 		r = call_failed(t, "KVM_GET_SREGS");
 		goto undo;
 	}
 	sregs.cs.base = 0;
 	sregs.cs.selector = 0;
 	if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0) {
+		e = errno;
 		r = call_failed(t, "KVM_SET_SREGS");
 		goto undo;
 	}
@@ -770,6 +813,10 @@ undo:
 	/* the id is used up: a vCPU half set up stays out of the table */
 	munmap(run, vcpu_mmap_size);
 	close(fd);
+	if (r == RES_LEGIT && e == EIO) {	/* a dead VM, as in vm_call_failed() */
+		vm_free(v);
+		t->stopped_closed++;
+	}
 	return r;
 }
 
@@ -810,22 +857,6 @@ static int op_pin(struct thread *t, unsigned int sel)
 	return RES_OK;
 }
 
-/*
- * A vCPU ioctl failed.  EIO: the series stopped this VM (enabling failed
- * at resume) and refuses new VMs until every stopped one is closed; close
- * it now, as a VMM would, or new VMs stay refused while a thread holds one.
- */
-static int vcpu_call_failed(struct thread *t, struct tvm *v, const char *call)
-{
-	int e = errno, r = call_failed(t, call);
-
-	if (r == RES_LEGIT && e == EIO) {
-		vm_free(v);
-		t->stopped_closed++;
-	}
-	return r;
-}
-
 /* Run the vCPU from CODE_GPA: its OUT (if any) with 2 * imm, then HLT. */
 static int op_vcpu_run(struct thread *t, const struct op *op)
 {
@@ -853,7 +884,7 @@ static int op_vcpu_run(struct thread *t, const struct op *op)
 	fd = v->vcpu_fd[vc];
 	run = v->run[vc];
 	if (ioctl(fd, KVM_SET_REGS, &regs) < 0)
-		return vcpu_call_failed(t, v, "KVM_SET_REGS");
+		return vm_call_failed(t, v, "KVM_SET_REGS");
 	for (int tries = 0; tries < 8; tries++) {
 		r = ioctl(fd, KVM_RUN, 0);
 		if (r < 0 && errno == EINTR) {
@@ -861,7 +892,7 @@ static int op_vcpu_run(struct thread *t, const struct op *op)
 			continue;	/* the freezer: run on */
 		}
 		if (r < 0)
-			return vcpu_call_failed(t, v, "KVM_RUN");
+			return vm_call_failed(t, v, "KVM_RUN");
 		switch (run->exit_reason) {
 		case KVM_EXIT_INTR:
 			t->exits_intr++;
@@ -908,8 +939,8 @@ static int op_slot(struct thread *t, const struct op *op, int set)
 		return RES_SKIP;
 	/* set on a slot that exists changes its flags (dirty logging) */
 	if (set_slot(v, s, set ? SLOT_SIZE : 0, set && OP_DIRTY(op)) < 0)
-		return call_failed(t, set ? "KVM_SET_USER_MEMORY_REGION (set)" :
-					    "KVM_SET_USER_MEMORY_REGION (delete)");
+		return vm_call_failed(t, v, set ? "KVM_SET_USER_MEMORY_REGION (set)" :
+						  "KVM_SET_USER_MEMORY_REGION (delete)");
 	v->slot_on[s] = set;
 	return RES_OK;
 }
@@ -1261,6 +1292,7 @@ static void cleanup(void)
 static void print_stats(double secs)
 {
 	long total = 0, legit_total = 0, skip_total = 0, io = 0, hlt = 0, intr = 0, closed = 0;
+	long held = 0;
 
 	for (int i = 0; i < opt.threads; i++) {
 		total += threads[i].done;
@@ -1268,6 +1300,7 @@ static void print_stats(double secs)
 		hlt += threads[i].exits_hlt;
 		intr += threads[i].exits_intr;
 		closed += threads[i].stopped_closed;
+		held += threads[i].ebusy_held_stopped;
 	}
 	for (int k = 0; k < NKINDS; k++) {
 		long ok = 0, sk = 0, lg = 0;
@@ -1294,8 +1327,9 @@ static void print_stats(double secs)
 			    ok, sk, lg, n ? " by errno" : "", errs);
 	}
 	say("fuzz: stats seed=%" PRIu64 " threads=%d ops=%ld seconds=%.0f allowed-errors=%ld "
-	    "skipped=%ld exits-io=%ld exits-hlt=%ld eintr=%ld stopped-vms-closed=%ld", opt.seed,
-	    opt.threads, total, secs, legit_total, skip_total, io, hlt, intr, closed);
+	    "skipped=%ld exits-io=%ld exits-hlt=%ld eintr=%ld stopped-vms-closed=%ld "
+	    "create-ebusy-holding-stopped=%ld", opt.seed, opt.threads, total, secs, legit_total,
+	    skip_total, io, hlt, intr, closed, held);
 }
 
 static int run(void)

@@ -38,8 +38,8 @@ echo "wb: ok $((n + 1)) - guest script completed"
 # A gcov kernel (make coverage: config/gcov.config): KVM's coverage data,
 # kept across module unloads, into the results (gcov/, the paths as under
 # /sys/kernel/debug/gcov).  Read with cat: debugfs gives the files size 0.
-# (A script that suspends ends from tmpfs: tmpfs-lib.sh's finish sends them
-# over the console instead.)
+# The lanes without a share (Bochs), and a script that suspends and ends
+# from tmpfs (tmpfs-lib.sh's finish), send them over the console instead.
 if [ -z "$WB_LANE" ] && [ -d /sys/kernel/debug/gcov ]; then
 	g=0
 	while IFS= read -r f; do
@@ -47,6 +47,9 @@ if [ -z "$WB_LANE" ] && [ -d /sys/kernel/debug/gcov ]; then
 			cat "/sys/kernel/debug/gcov/$f" > "$WB_RESULTS/gcov/$f" && g=$((g + 1))
 	done < <(cd /sys/kernel/debug/gcov && find . -name '*.gcda')
 	echo "wb: gcov: $g .gcda files copied to the results (gcov/)"
+elif [ -d /sys/kernel/debug/gcov ]; then
+	(. "$WB_TOP/guest/tmpfs-lib.sh" && PATH=/usr/bin:/bin && gcov_to_console)
+	echo "wb: gcov: the .gcda files sent on the console"
 fi
 echo "wb: script done"
 sync

@@ -41,7 +41,8 @@ gcov_to_console() {
 		busybox mkdir -p "/tmp/gcov/${f%/*}"
 		busybox cat "/sys/kernel/debug/gcov/$f" > "/tmp/gcov/$f"
 	done
-	busybox tar -C /tmp/gcov -czf /tmp/gcov.tgz .
+	# (tar -z would run "gzip" from PATH, and /tmp/bin has busybox alone)
+	busybox tar -C /tmp/gcov -cf - . | busybox gzip > /tmp/gcov.tgz
 	set -- $(busybox md5sum /tmp/gcov.tgz) $(busybox wc -c < /tmp/gcov.tgz)
 	echo "@@wb-gcov begin $1 $3" > /dev/console
 	busybox xxd -p /tmp/gcov.tgz | busybox sed 's/^/@@wb-gcov /' > /dev/console
