@@ -43,6 +43,7 @@ import argparse
 import binascii
 import concurrent.futures
 import fnmatch
+import gzip
 import hashlib
 import io
 import json
@@ -51,7 +52,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 from pathlib import Path
@@ -188,19 +188,40 @@ def decode_console(console, dest):
     if hashlib.md5(blob).hexdigest() != begin[0]:
         return f"the @@wb-gcov block's MD5 does not match ({len(blob)} bytes, {begin[1] if len(begin) > 1 else '?'} sent)"
     if not blob:
-        return "the @@wb-gcov block is empty (the guest's tar sent nothing)"
-    dest.mkdir(parents=True, exist_ok=True)
+        return "the @@wb-gcov block is empty (the guest's archive sent nothing)"
     try:
-        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as t:
-            members = [m for m in t.getmembers() if (m.isfile() or m.isdir())
-                       and not m.name.startswith("/") and ".." not in Path(m.name).parts]
-            if hasattr(tarfile, "data_filter"):
-                t.extractall(dest, members=members, filter="data")
-            else:
-                t.extractall(dest, members=members)
-    except (tarfile.TarError, EOFError, OSError) as e:
-        return f"the @@wb-gcov block is no gzipped tar ({len(blob)} bytes: {e})"
+        files = read_newc(gzip.decompress(blob))
+    except (OSError, EOFError, ValueError) as e:
+        return f"the @@wb-gcov block is no gzipped cpio archive ({len(blob)} bytes: {e})"
+    for name, content in files:
+        parts = Path(name).parts
+        if name.startswith("/") or ".." in parts or not parts:
+            return f"the @@wb-gcov block names a path outside its tree: {name!r}"
+        out = dest.joinpath(*parts)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(content)
     return None
+
+
+def read_newc(buf):
+    """The regular files of a cpio archive in the "newc" form (busybox
+    cpio -o -H newc): [(name, bytes)].  Raises ValueError if it is not one."""
+    files, off = [], 0
+    while True:
+        if buf[off:off + 6] != b"070701":
+            raise ValueError(f"no newc header at byte {off}")
+        fields = [int(buf[off + 6 + 8 * i:off + 14 + 8 * i], 16) for i in range(13)]
+        mode, size, namesize = fields[1], fields[6], fields[11]
+        name_at = off + 110
+        name = buf[name_at:name_at + namesize - 1].decode()
+        data_at = (name_at + namesize + 3) & ~3
+        if data_at + size > len(buf):
+            raise ValueError(f"{name!r} cut short")
+        if name == "TRAILER!!!":
+            return files
+        if mode & 0o170000 == 0o100000:
+            files.append((name, buf[data_at:data_at + size]))
+        off = (data_at + size + 3) & ~3
 
 
 def find_runs(roots):
