@@ -919,6 +919,9 @@ def main(argv=None):
         print(text, end="")
         return 1 if counts(verdicts)["fail"] else 0
     if args.cmd == "test-plan":
+        for d in map(Path, args.bootdirs):
+            if not (d / "meta.json").is_file() or not (d / "console.log").is_file():
+                ap.error(f"{d}: not a recorded boot (no meta.json or console.log: still running?)")
         print(test_plan_text(args.bootdirs), end="")
         return 0
     if args.cmd == "kmsg":
