@@ -49,6 +49,9 @@ if [ -z "$WB_LANE" ] && [ -d /sys/kernel/debug/gcov ]; then
 	echo "wb: gcov: $g .gcda files copied to the results (gcov/)"
 elif [ -d /sys/kernel/debug/gcov ]; then
 	(. "$WB_TOP/guest/tmpfs-lib.sh" && PATH=/usr/bin:/bin && gcov_to_console)
+	# the serial port's buffer must drain before the power-off (seen: a
+	# block cut short by "reboot: Power down" on Bochs)
+	sleep 2
 	echo "wb: gcov: the .gcda files sent on the console"
 fi
 echo "wb: script done"
