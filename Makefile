@@ -162,7 +162,7 @@ endif
 arm64-6.12:
 	$(MAKE) arm64 SERIES=6.12
 
-# The riscv64 lane on both kernels (issue 21): each built for riscv under
+# The riscv64 lane on both kernels: each built for riscv under
 # the build lock, series first, its boots (config/scenarios.toml, lane
 # qemu-riscv64) judged; results in build/riscv-results/ (RISCV_RESULTS=);
 # ends "N passed, N failed".  Not in make check.
