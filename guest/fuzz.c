@@ -457,6 +457,7 @@ struct thread {
 	long exits_io, exits_hlt, exits_intr;
 	long stopped_closed;		/* VMs closed on a VM or vCPU ioctl's EIO */
 	long ebusy_held_stopped;	/* KVM_CREATE_VM's EBUSY with a stopped VM held here */
+	long ebusy_none_open;		/* KVM_CREATE_VM's EBUSY with no VM open in any thread */
 };
 
 static struct thread threads[MAX_THREADS];
@@ -652,14 +653,19 @@ static int call_failed(struct thread *t, const char *call)
 	return legit(t, call, errno) ? RES_LEGIT : RES_FAIL;
 }
 
+/* VMs open in all threads: at an EBUSY, none means no VM holds KVM in use */
+static long vms_open;
+
 static void vm_free(struct tvm *v)
 {
 	for (int i = 0; i < v->nvcpu; i++) {
 		munmap(v->run[i], vcpu_mmap_size);
 		close(v->vcpu_fd[i]);
 	}
-	if (v->fd >= 0)
+	if (v->fd >= 0) {
 		close(v->fd);
+		__atomic_sub_fetch(&vms_open, 1, __ATOMIC_RELAXED);
+	}
 	for (int s = 0; s < MEMSLOTS; s++)
 		if (v->mem[s])
 			munmap(v->mem[s], SLOT_SIZE);
@@ -747,9 +753,12 @@ static int op_vm_create(struct thread *t, const struct op *op)
 		v->fd = -1;
 		if (r == EBUSY && close_stopped_vms(t))
 			t->ebusy_held_stopped++;
+		if (r == EBUSY && !__atomic_load_n(&vms_open, __ATOMIC_RELAXED))
+			t->ebusy_none_open++;
 		errno = r;
 		return call_failed(t, "KVM_CREATE_VM");
 	}
+	__atomic_add_fetch(&vms_open, 1, __ATOMIC_RELAXED);
 	for (int s = 0; s < MEMSLOTS; s++) {
 		v->mem[s] = mmap(NULL, SLOT_SIZE, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -1292,7 +1301,7 @@ static void cleanup(void)
 static void print_stats(double secs)
 {
 	long total = 0, legit_total = 0, skip_total = 0, io = 0, hlt = 0, intr = 0, closed = 0;
-	long held = 0;
+	long held = 0, none_open = 0;
 
 	for (int i = 0; i < opt.threads; i++) {
 		total += threads[i].done;
@@ -1301,6 +1310,7 @@ static void print_stats(double secs)
 		intr += threads[i].exits_intr;
 		closed += threads[i].stopped_closed;
 		held += threads[i].ebusy_held_stopped;
+		none_open += threads[i].ebusy_none_open;
 	}
 	for (int k = 0; k < NKINDS; k++) {
 		long ok = 0, sk = 0, lg = 0;
@@ -1328,8 +1338,8 @@ static void print_stats(double secs)
 	}
 	say("fuzz: stats seed=%" PRIu64 " threads=%d ops=%ld seconds=%.0f allowed-errors=%ld "
 	    "skipped=%ld exits-io=%ld exits-hlt=%ld eintr=%ld stopped-vms-closed=%ld "
-	    "create-ebusy-holding-stopped=%ld", opt.seed, opt.threads, total, secs, legit_total,
-	    skip_total, io, hlt, intr, closed, held);
+	    "create-ebusy-holding-stopped=%ld create-ebusy-no-vm-open=%ld", opt.seed, opt.threads,
+	    total, secs, legit_total, skip_total, io, hlt, intr, closed, held, none_open);
 }
 
 static int run(void)
