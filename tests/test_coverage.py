@@ -232,13 +232,18 @@ class ConsoleTest(unittest.TestCase):
         (self.tmp / "c2.log").write_text("\n".join(console_block(self.tmp / "debugfs-gcov")[:-1]) + "\n")
         self.assertIn("cut short", coverage.decode_console(self.tmp / "c2.log", self.tmp / "o2"))
 
-    @unittest.skipUnless(shutil.which("busybox"), "no busybox")
-    def test_the_guest_s_own_function_with_busybox(self):
+    def guest_function(self):
+        """gcov_to_console, its guest paths made this test's: the debugfs
+        tree, the console (a file, appended to: /dev/console is not
+        truncated by ">") and the staging files."""
         fn = gcov_to_console_script()
         fn = fn.replace("/sys/kernel/debug/gcov", str(self.tmp / "debugfs-gcov"))
-        # (a file, appended to: /dev/console is not truncated by ">")
         fn = fn.replace("> /dev/console", ">> " + str(self.tmp / "console.log"))
-        fn = fn.replace("/tmp/gcov", str(self.tmp / "stage"))
+        return fn.replace("/tmp/gcov", str(self.tmp / "stage"))
+
+    @unittest.skipUnless(shutil.which("busybox"), "no busybox")
+    def test_the_guest_s_own_function_with_busybox(self):
+        fn = self.guest_function()
         # The guest's PATH after a suspend: /tmp/bin, busybox alone in it
         # (no gzip for tar -z to run, as the first run's suspend boots found)
         bindir = self.tmp / "bin"
@@ -262,10 +267,7 @@ class ConsoleTest(unittest.TestCase):
         # returns (busybox's tar looked its owners up there and hung every
         # suspend boot of the first coverage runs).  Here /etc/passwd and
         # /etc/group are a FIFO nobody writes, in a mount namespace of its own.
-        fn = gcov_to_console_script()
-        fn = fn.replace("/sys/kernel/debug/gcov", str(self.tmp / "debugfs-gcov"))
-        fn = fn.replace("> /dev/console", ">> " + str(self.tmp / "console.log"))
-        fn = fn.replace("/tmp/gcov", str(self.tmp / "stage"))
+        fn = self.guest_function()
         fifo = self.tmp / "dead-9p"
         os.mkfifo(fifo)
         (self.tmp / "fn.sh").write_text(fn + "\ngcov_to_console\n")
