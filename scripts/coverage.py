@@ -45,7 +45,6 @@ import concurrent.futures
 import fnmatch
 import gzip
 import hashlib
-import io
 import json
 import os
 import re
