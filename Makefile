@@ -6,10 +6,10 @@ SHELL := /bin/bash
 .PHONY: help deps base apply export series-check build build-base build-series \
 	guest check check-6.12 gates demo demo-base unit-tests list fresh-machine selftests-expect selftests-all \
 	bochs-selftests bochs-amd bochs-612 arm64 arm64-6.12 riscv riscv-experiment arm64-experiment lockdep-experiment kunit-experiment intel-experiment \
-	hostcaps-experiment bench bench-control clean post coverage fuzz
+	hostcaps-experiment bench bench-6.12 bench-control clean post coverage fuzz
 
 help:
-	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export post build check-6.12 gates demo-base unit-tests list fresh-machine selftests-expect selftests-all bochs-selftests bochs-amd bochs-612 arm64 arm64-6.12 riscv riscv-experiment arm64-experiment lockdep-experiment kunit-experiment intel-experiment hostcaps-experiment bench bench-control coverage fuzz clean"
+	@sed -n 's/^#   //p' Makefile; echo "more targets: deps base apply export post build check-6.12 gates demo-base unit-tests list fresh-machine selftests-expect selftests-all bochs-selftests bochs-amd bochs-612 arm64 arm64-6.12 riscv riscv-experiment arm64-experiment lockdep-experiment kunit-experiment intel-experiment hostcaps-experiment bench bench-6.12 bench-control coverage fuzz clean"
 
 # Which series base, apply, export, series-check, build, check, gates and
 # arm64 work on:
@@ -192,6 +192,11 @@ BENCH_REPS ?= 20
 BENCH_ROUNDS ?= 4
 bench: build guest
 	python3 scripts/bench.py --smp "$(BENCH_SMP)" --reps $(BENCH_REPS) --rounds $(BENCH_ROUNDS)
+
+# The same on the 6.12 kernels: bench/6.12/latest.md (check-6.12 builds them).
+bench-6.12: guest
+	$(MAKE) build SERIES=6.12
+	python3 scripts/bench.py --series 6.12 --smp "$(BENCH_SMP)" --reps $(BENCH_REPS) --rounds $(BENCH_ROUNDS)
 
 # The same with the base kernel against itself: the noise floor (bench/control.md).
 bench-control: build guest

@@ -38,6 +38,7 @@
  * Build: gcc -O2 -Wall -Wextra -Werror -pthread -o fuzz fuzz.c (x86_64)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -458,6 +459,8 @@ struct thread {
 	long stopped_closed;		/* VMs closed on a VM or vCPU ioctl's EIO */
 	long ebusy_held_stopped;	/* KVM_CREATE_VM's EBUSY with a stopped VM held here */
 	long ebusy_none_open;		/* KVM_CREATE_VM's EBUSY with no VM open in any thread */
+	long ebusy_kernel_vms;		/* ... while KVM's debugfs still lists a VM */
+	long unmap_retries;		/* munmap()s tried again after an injected ENOMEM */
 };
 
 static struct thread threads[MAX_THREADS];
@@ -656,10 +659,27 @@ static int call_failed(struct thread *t, const char *call)
 /* VMs open in all threads: at an EBUSY, none means no VM holds KVM in use */
 static long vms_open;
 
-static void vm_free(struct tvm *v)
+/*
+ * munmap() that does not give up on an injected ENOMEM (failslab reaches
+ * the maple tree's nodes).  A vCPU's kvm_run mapping left behind keeps the
+ * vCPU's file, and with it the whole VM, alive with every fd closed: the
+ * VM then holds kvm-amd and, once stopped, makes KVM refuse new VMs.
+ */
+static void unmap(struct thread *t, void *p, size_t len, const char *what)
+{
+	for (int tries = 0; munmap(p, len) < 0; tries++) {
+		if (errno != ENOMEM || tries == 1000) {
+			failure(t, F_ERRNO, "munmap of %s: %s, %d tries", what, strerror(errno), tries + 1);
+			return;
+		}
+		t->unmap_retries++;
+	}
+}
+
+static void vm_free(struct thread *t, struct tvm *v)
 {
 	for (int i = 0; i < v->nvcpu; i++) {
-		munmap(v->run[i], vcpu_mmap_size);
+		unmap(t, v->run[i], vcpu_mmap_size, "kvm_run");
 		close(v->vcpu_fd[i]);
 	}
 	if (v->fd >= 0) {
@@ -668,7 +688,7 @@ static void vm_free(struct tvm *v)
 	}
 	for (int s = 0; s < MEMSLOTS; s++)
 		if (v->mem[s])
-			munmap(v->mem[s], SLOT_SIZE);
+			unmap(t, v->mem[s], SLOT_SIZE, "guest memory");
 	memset(v, 0, sizeof(*v));
 	v->fd = -1;
 }
@@ -697,7 +717,7 @@ static int vm_call_failed(struct thread *t, struct tvm *v, const char *call)
 	int e = errno, r = call_failed(t, call);
 
 	if (r == RES_LEGIT && e == EIO) {
-		vm_free(v);
+		vm_free(t, v);
 		t->stopped_closed++;
 	}
 	return r;
@@ -716,12 +736,72 @@ static int close_stopped_vms(struct thread *t)
 
 		if (v->fd >= 0 && ioctl(v->fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) < 0 &&
 		    errno == EIO) {
-			vm_free(v);
+			vm_free(t, v);
 			t->stopped_closed++;
 			n++;
 		}
 	}
 	return n;
+}
+
+/*
+ * KVM_CREATE_VM said EBUSY while no thread has a VM open: does the kernel
+ * still have VMs?  Each VM has a debugfs directory "PID-FD" until it is
+ * destroyed.  Returns how many; the first time, names them and this
+ * process's KVM file descriptors (a leaked fd would keep a VM alive).
+ */
+static int kernel_vms(void)
+{
+	static int told;
+	char names[512] = "", fds[512] = "", path[300], link[64];
+	size_t n = 0, m = 0;
+	struct dirent *d;
+	int count = 0;
+	DIR *dir;
+
+	dir = opendir("/sys/kernel/debug/kvm");
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir))) {
+		if (!strchr(d->d_name, '-'))
+			continue;
+		count++;
+		if (n < sizeof(names))
+			n += snprintf(names + n, sizeof(names) - n, " %s", d->d_name);
+	}
+	closedir(dir);
+	if (!count || __atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+		return count;
+	dir = opendir("/proc/self/fd");
+	while (dir && (d = readdir(dir))) {
+		ssize_t l;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
+		l = readlink(path, link, sizeof(link) - 1);
+		if (l <= 0)
+			continue;
+		link[l] = 0;
+		if (strstr(link, "kvm") && m < sizeof(fds))
+			m += snprintf(fds + m, sizeof(fds) - m, " %s:%s", d->d_name, link);
+	}
+	if (dir)
+		closedir(dir);
+	say("fuzz: first EBUSY with no VM open here: the kernel lists %d VM(s):%s; "
+	    "this process's KVM fds:%s", count, names, m ? fds : " none");
+	/* a mapping of a vCPU's kvm_run keeps its file, and so its VM, alive */
+	{
+		FILE *maps = fopen("/proc/self/maps", "r");
+		char line[256];
+		int k = 0;
+
+		while (maps && fgets(line, sizeof(line), maps))
+			if (strstr(line, "kvm") && k++ < 8)
+				say("fuzz: a KVM mapping: %s", line);
+		if (maps)
+			fclose(maps);
+		say("fuzz: %d KVM mappings in all", k);
+	}
+	return count;
 }
 
 static int op_vcpu_create(struct thread *t, const struct op *op);
@@ -753,8 +833,11 @@ static int op_vm_create(struct thread *t, const struct op *op)
 		v->fd = -1;
 		if (r == EBUSY && close_stopped_vms(t))
 			t->ebusy_held_stopped++;
-		if (r == EBUSY && !__atomic_load_n(&vms_open, __ATOMIC_RELAXED))
+		if (r == EBUSY && !__atomic_load_n(&vms_open, __ATOMIC_RELAXED)) {
 			t->ebusy_none_open++;
+			if (kernel_vms())
+				t->ebusy_kernel_vms++;
+		}
 		errno = r;
 		return call_failed(t, "KVM_CREATE_VM");
 	}
@@ -765,7 +848,7 @@ static int op_vm_create(struct thread *t, const struct op *op)
 		if (v->mem[s] == MAP_FAILED) {	/* ENOMEM under failslab (the VMA) */
 			v->mem[s] = NULL;
 			r = call_failed(t, "mmap of guest memory");
-			vm_free(v);
+			vm_free(t, v);
 			return r;
 		}
 	}
@@ -774,7 +857,7 @@ static int op_vm_create(struct thread *t, const struct op *op)
 	guest_code(v->mem[0] + CODE_GPA, v->imm, v->guest_out);
 	if (set_slot(v, 0, SLOT_SIZE, 0) < 0) {
 		r = vm_call_failed(t, v, "KVM_SET_USER_MEMORY_REGION (slot 0)");
-		vm_free(v);
+		vm_free(t, v);
 		return r;
 	}
 	v->slot_on[0] = 1;
@@ -820,10 +903,10 @@ static int op_vcpu_create(struct thread *t, const struct op *op)
 	return RES_OK;
 undo:
 	/* the id is used up: a vCPU half set up stays out of the table */
-	munmap(run, vcpu_mmap_size);
+	unmap(t, run, vcpu_mmap_size, "kvm_run");
 	close(fd);
 	if (r == RES_LEGIT && e == EIO) {	/* a dead VM, as in vm_call_failed() */
-		vm_free(v);
+		vm_free(t, v);
 		t->stopped_closed++;
 	}
 	return r;
@@ -978,7 +1061,7 @@ static int op_mod_unload(struct thread *t, const struct op *op)
 	/* the thread's own VMs first: only the other threads' hold the module */
 	for (int i = 0; i < VMS; i++)
 		if (t->vm[i].fd >= 0)
-			vm_free(&t->vm[i]);
+			vm_free(t, &t->vm[i]);
 	/* up to 10 tries 50 ms apart: the other threads' VMs come and go */
 	for (int tries = 0; ; tries++) {
 		if (syscall(SYS_delete_module, modules[OP_MOD(op)], O_NONBLOCK) == 0)
@@ -1120,12 +1203,12 @@ static int run_op(struct thread *t, const struct op *op)
 	case K_VM_DESTROY:
 		if (t->vm[OP_VM(op)].fd < 0)
 			return RES_SKIP;
-		vm_free(&t->vm[OP_VM(op)]);
+		vm_free(t, &t->vm[OP_VM(op)]);
 		return RES_OK;
 	case K_VM_DESTROY_ALL:
 		for (int i = 0; i < VMS; i++)
 			if (t->vm[i].fd >= 0)
-				vm_free(&t->vm[i]);
+				vm_free(t, &t->vm[i]);
 		return RES_OK;
 	case K_VCPU_CREATE:
 		return op_vcpu_create(t, op);
@@ -1214,7 +1297,7 @@ static void *thread_main(void *arg)
 	t->failslab_left = 0;
 	for (int v = 0; v < VMS; v++)
 		if (t->vm[v].fd >= 0)
-			vm_free(&t->vm[v]);
+			vm_free(t, &t->vm[v]);
 	if (t->mif_fd >= 0)
 		close(t->mif_fd);
 	t->cur = -1;
@@ -1301,7 +1384,7 @@ static void cleanup(void)
 static void print_stats(double secs)
 {
 	long total = 0, legit_total = 0, skip_total = 0, io = 0, hlt = 0, intr = 0, closed = 0;
-	long held = 0, none_open = 0;
+	long held = 0, none_open = 0, kernel = 0, unmap_retries = 0;
 
 	for (int i = 0; i < opt.threads; i++) {
 		total += threads[i].done;
@@ -1311,6 +1394,8 @@ static void print_stats(double secs)
 		closed += threads[i].stopped_closed;
 		held += threads[i].ebusy_held_stopped;
 		none_open += threads[i].ebusy_none_open;
+		kernel += threads[i].ebusy_kernel_vms;
+		unmap_retries += threads[i].unmap_retries;
 	}
 	for (int k = 0; k < NKINDS; k++) {
 		long ok = 0, sk = 0, lg = 0;
@@ -1338,8 +1423,10 @@ static void print_stats(double secs)
 	}
 	say("fuzz: stats seed=%" PRIu64 " threads=%d ops=%ld seconds=%.0f allowed-errors=%ld "
 	    "skipped=%ld exits-io=%ld exits-hlt=%ld eintr=%ld stopped-vms-closed=%ld "
-	    "create-ebusy-holding-stopped=%ld create-ebusy-no-vm-open=%ld", opt.seed, opt.threads,
-	    total, secs, legit_total, skip_total, io, hlt, intr, closed, held, none_open);
+	    "create-ebusy-holding-stopped=%ld create-ebusy-no-vm-open=%ld "
+	    "create-ebusy-no-vm-open-kernel-has-vms=%ld unmap-retries=%ld", opt.seed, opt.threads,
+	    total, secs, legit_total, skip_total, io, hlt, intr, closed, held, none_open, kernel,
+	    unmap_retries);
 }
 
 static int run(void)

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmarks (make bench): what the series costs, as series/base ratios.
 
-  bench.py [--smp "1 2 4 8"] [--reps 20] [--rounds 4] [--churn 2]
-           [--churn-reps 3] [--no-boot]
+  bench.py [--series 6.1|6.12] [--smp "1 2 4 8"] [--reps 20] [--rounds 4]
+           [--churn 2] [--churn-reps 3] [--no-boot]
 
 Boots the base and the series kernel alternately (same QEMU settings:
 the registry's "bench" scenario, -smp N with maxcpus=N) running
@@ -10,7 +10,9 @@ guest/boots/bench.sh, which prints one "bench METRIC VALUE" console line per
 sample.  Each round boots every kernel once at every CPU count; samples of
 all rounds are pooled.  Writes bench/latest.md (tables, targets met or
 missed) and one PNG plot per item into bench/.  --no-boot redoes the report
-from the console logs of the last run (build/bench-results/).
+from the console logs of the last run (build/bench-results/).  --series 6.12:
+the 6.12 base and series kernels (build/out/6.12-*), into bench/6.12/ and
+build/bench-results-6.12/; the tables still say base and series.
 """
 
 import argparse
@@ -33,6 +35,10 @@ TOP = Path(__file__).resolve().parent.parent
 RESULTS = TOP / "build" / "bench-results"
 OUT = TOP / "bench"
 KERNELS = ("base", "series")
+# the registry's kernel names of each series' base and series kernels
+SERIES = {"6.1": {"base": "base", "series": "series"},
+          "6.12": {"base": "6.12-base", "series": "6.12-series"}}
+VERSION = "6.1"     # --series
 
 # metric: (what, unit); values arrive in microseconds, churn in VMs/s
 METRICS = {
@@ -69,14 +75,19 @@ def snapshot(control=False):
     control: the base kernel in both places (an A/A run: the noise floor)."""
     commits = {}
     for k in KERNELS:
-        src = TOP / "build" / "out" / ("base" if control else k)
-        dst = TOP / "build" / "out" / f"bench-{k}"
+        src = TOP / "build" / "out" / SERIES[VERSION]["base" if control else k]
+        dst = bench_out(k)
         shutil.rmtree(dst, ignore_errors=True)
         dst.mkdir()
         for f in ["bzImage", "commit"] + [p.name for p in src.glob("*.ko")]:
             shutil.copy2(src / f, dst / f)
         commits[k] = (dst / "commit").read_text().split()[0][:12]
     return commits
+
+
+def bench_out(k):
+    """Where the run's copy of kernel k (base or series) is."""
+    return TOP / "build" / "out" / (f"bench-{k}" if VERSION == "6.1" else f"bench-{VERSION}-{k}")
 
 
 def run_boots(a, run):
@@ -95,8 +106,8 @@ def run_boots(a, run):
                 run["load"].append(os.getloadavg()[0])
                 s = dataclasses.replace(bench, name=name, cpus=smp, maxcpus=smp,
                                         append=f"{bench.append} {append}".strip())
-                _, verdicts = scenarios.run_one(s, k, RESULTS, out=TOP / "build/out" / f"bench-{k}",
-                                                quiet=True)
+                _, verdicts = scenarios.run_one(s, SERIES[VERSION][k], RESULTS, out=bench_out(k),
+                                                quiet=True, label=k)
                 log = console(k, name)
                 if "wb: bench done" not in log or any(v.result == "fail" for v in verdicts):
                     failed.append(f"{k}/{name}")
@@ -256,8 +267,16 @@ COLOR = {"base": "#1f77b4", "series": "#d62728"}
 BS_N = "\\n"   # a line break in a gnuplot title
 
 
+def plot_title(title):
+    """6.12's base times its callback too: no "series only" there."""
+    if VERSION != "6.1":
+        title = title.replace(BS_N + "(series only: the base runs it where tracepoints are off)", "")
+    return title
+
+
 def plot(data, smps, file, title, ylabel, curves):
     """A gnuplot PNG: median per kernel and curve, the IQR as error bars."""
+    title = plot_title(title)
     blocks, plots = [], []
     for k in KERNELS:
         for j, (metric, label) in enumerate(curves):
@@ -300,7 +319,7 @@ def report(data, rounds, run, name="latest.md"):
     cores = len(re.findall(r"^processor\s*:", cpuinfo, re.M))
     churn = (f", VM churn {run['churn_reps']} runs of {run['churn']} s per creator count"
              if run["churn"] else "")
-    L = ["# Benchmarks: what the series costs, series/base",
+    L = [f"# Benchmarks: what the {VERSION} series costs, series/base",
          ""]
     if run.get("control"):
         L = ["# Control run (`make bench-control`): the base kernel against itself",
@@ -320,7 +339,8 @@ def report(data, rounds, run, name="latest.md"):
          "- **emulated**: TCG runs all N vCPUs (up to 8) on one host thread of a 2-core "
          "host, so absolute times mean little and how they grow with N is partly the "
          "emulator's; read the series/base ratios",
-         f"- kernels: base {run['commits']['base']}, series {run['commits']['series']} "
+         f"- kernels: Linux {VERSION}, base {run['commits']['base']}, series "
+         f"{run['commits']['series']} "
          "(build/out/*/commit), test configuration: lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT",
          f"- per boot {run['reps']} samples per metric after one warm-up{churn}; "
          f"{run['rounds']} rounds of boots, base and series alternately, samples pooled",
@@ -346,15 +366,20 @@ def report(data, rounds, run, name="latest.md"):
             if r:
                 L.append(f"| {what} ({unit}) | {n} | " + " | ".join(r) + " |")
     L += ["", "With one CPU there is no online/offline (CPU 0 cannot go offline).  KVM's "
-          "callback is timed from the cpuhp_enter/cpuhp_exit tracepoints; on the base it runs "
-          "in the STARTING (online) and DYING (offline) sections on the CPU itself, before it "
-          "is marked online or after it is marked offline, where tracepoints do not fire "
-          "(their condition is cpu_online()), so the base has no figure; the series runs it "
-          "in the ONLINE section.",
-          ""]
+          "callback is timed from the cpuhp_enter/cpuhp_exit tracepoints."]
+    if VERSION == "6.1":
+        L[-1] += ("  On the 6.1 base it runs "
+                  "in the STARTING (online) and DYING (offline) sections on the CPU itself, before it "
+                  "is marked online or after it is marked offline, where tracepoints do not fire "
+                  "(their condition is cpu_online()), so the base has no figure; the series runs it "
+                  "in the ONLINE section.")
+    else:
+        L[-1] += ("  6.12 runs it in the ONLINE section on both kernels "
+                  "(CPUHP_AP_KVM_ONLINE, since 6.3); the series adds its per-CPU checks there.")
+    L.append("")
     if not run.get("control"):
         L += ["## Plots", ""]
-        L += [f"![{title.replace(BS_N, ' ')}]({file})"
+        L += [f"![{plot_title(title).replace(BS_N, ' ')}]({file})"
               for file, title, *_ in PLOTS if (OUT / file).exists()]
     (OUT / name).write_text("\n".join(L) + "\n")
 
@@ -362,6 +387,8 @@ def report(data, rounds, run, name="latest.md"):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--series", choices=sorted(SERIES), default="6.1",
+                    help="which series' kernels (default 6.1)")
     ap.add_argument("--smp", default="1 2 4 8", help="CPU counts, e.g. '1 2'")
     ap.add_argument("--reps", type=int, default=20, help="samples per metric and boot")
     ap.add_argument("--rounds", type=int, default=4, help="boots per kernel and CPU count")
@@ -371,9 +398,13 @@ def main():
     ap.add_argument("--control", action="store_true",
                     help="base against itself (bench/control.md, build/bench-control/)")
     a = ap.parse_args()
-    global RESULTS
+    global RESULTS, OUT, VERSION
+    VERSION = a.series
+    if VERSION != "6.1":
+        RESULTS = RESULTS.with_name(f"bench-results-{VERSION}")
+        OUT = OUT / VERSION
     if a.control:
-        RESULTS = TOP / "build" / "bench-control"
+        RESULTS = TOP / "build" / ("bench-control" if VERSION == "6.1" else f"bench-control-{VERSION}")
     name = "control.md" if a.control else "latest.md"
     a.smp = [int(n) for n in a.smp.split()]
     if not a.no_boot:

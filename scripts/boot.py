@@ -338,7 +338,9 @@ def cpio_gz(root, initrd):
         find = subprocess.Popen(["find", "."], cwd=root, stdout=subprocess.PIPE)
         cpio = subprocess.Popen(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root,
                                 stdin=find.stdout, stdout=subprocess.PIPE)
+        find.stdout.close()     # cpio holds it now
         subprocess.run(["gzip", "-1"], stdin=cpio.stdout, stdout=f, check=True)
+        cpio.stdout.close()
         if cpio.wait() or find.wait():
             raise RuntimeError("making the initramfs failed")
     return initrd

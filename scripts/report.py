@@ -549,6 +549,62 @@ def judge_console(boot, text, must):
     return verdicts
 
 
+def console_tail(bootdir, n=3):
+    """The console's last lines before the runner's own, for a boot that
+    never came up: where the kernel stopped (a CI log has no console)."""
+    try:
+        lines = [l.strip() for l in read_text(bootdir / "console.log").splitlines()
+                 if l.strip() and not l.startswith("# wb-host")]
+    except OSError:
+        return ""
+    return "; the console ends: " + (" | ".join(lines[-n:])[-400:] if lines else "(empty)")
+
+
+def hung_before_up(status):
+    """A boot the runner killed at its timeout before the guest said it was
+    up: the only kind a declared boot retry runs again (an emulator that
+    exited, a lane that could not run, a guest that came up: never)."""
+    return (status.get("state") == "done" and not status.get("started")
+            and str(status.get("how", "")).startswith("killed after"))
+
+
+def judge_tries(boot, bootdir, ran, declared):
+    """The earlier tries of a boot (<boot>/tries/N/, scenarios.run_one),
+    from their own records: each must have hung before the guest came up,
+    with no splat on its console, and the retry must be declared
+    (config/flaky.toml [boot."never came up"]).  Then a boot that ran on a
+    later try is flaky, not passed.  Returns the verdicts, ran changed."""
+    tdir = bootdir / "tries"
+    tries = sorted(tdir.iterdir(), key=lambda d: d.name) if tdir.is_dir() else []
+    if not tries:
+        return [ran] if ran else []
+    out, notes = [], []
+    for t in tries:
+        try:
+            st = json.loads(read_text(t / "status.json"))
+        except (OSError, ValueError) as e:
+            st = {"how": f"status.json unreadable: {e}"}
+        if not hung_before_up(st):
+            out.append(Verdict(f"{boot}: try {t.name}", "fail",
+                               f"a try was run again that did not hang before coming up ({st.get('how')})"))
+        text = read_text(t / "console.log") if (t / "console.log").exists() else ""
+        for sp in scan_console(text):
+            out.append(Verdict(f"{boot}: try {t.name}", "fail",
+                               f"a splat in a try that never came up: {sp.first}"))
+        notes.append(f"try {t.name} never came up ({st.get('how')}){console_tail(t)}")
+    if not declared:
+        out.append(Verdict(f"{boot}: the guest ran", "fail",
+                           "run again after a hang, and no boot retry is declared (config/flaky.toml): "
+                           + "; ".join(notes)))
+    elif ran and ran.result == "pass":
+        out.append(Verdict(ran.test, "flaky", f"came up on try {len(tries) + 1}: " + "; ".join(notes)
+                           + f" (declared: {declared.get('why', '')})"))
+    elif ran:
+        ran.note += " [earlier: " + "; ".join(notes) + "]"
+        out.append(ran)
+    return out
+
+
 def judge_ran(boot, bootdir, emulator_exit=False):
     """Whether the boot ran, from the runner's status.json (None for results
     without one: a host-side check, a recorded log); with emulator_exit,
@@ -565,7 +621,7 @@ def judge_ran(boot, bootdir, emulator_exit=False):
     if st.get("state") != "done":
         return Verdict(name, "fail", "the runner stopped before the boot ended")
     if not st.get("started"):
-        return Verdict(name, "fail", f"the guest never came up ({st.get('how')})")
+        return Verdict(name, "fail", f"the guest never came up ({st.get('how')}){console_tail(bootdir)}")
     if emulator_exit and not str(st.get("how", "")).startswith("the emulator exited"):
         return Verdict(name, "fail", f"the emulator did not exit by itself: {st.get('how')}")
     return Verdict(name, "pass", st.get("how", ""))
@@ -679,8 +735,7 @@ def judge_boot(bootdir, top=TOP):
             verdicts += judge_kunit(suite, text)
 
     ran = judge_ran(boot, bootdir, meta.get("emulator_exit"))
-    if ran:
-        verdicts.append(ran)
+    verdicts += judge_tries(boot, bootdir, ran, meta.get("boot_retry"))
     if not has_console:
         pass                    # a host-side check, no kernel console
     elif console.exists():

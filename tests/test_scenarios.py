@@ -5,6 +5,8 @@ parsing of a boot, and bench.py's statistics.
     python3 tests/test_scenarios.py -v
 """
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
@@ -282,7 +284,8 @@ timeout = 60
         # without --check: every scenario on every kernel it runs on
         every = {(i["kernel"], i["boot"]) for i in scenarios.plan(reg)}
         self.assertIn(("base", "bench"), every)
-        self.assertNotIn(("6.12-base", "bench"), every)
+        self.assertIn(("6.12-base", "bench"), every)           # make bench-6.12
+        self.assertNotIn(("6.12-base", "main"), every)
         self.assertNotIn(("base", "features-612"), every)
 
     def test_the_table_names_kernels_and_ci_targets(self):
@@ -378,6 +381,15 @@ class PlanJudgingTest(unittest.TestCase):
         self.assertEqual(ran.result, "fail")
         self.assertIn("never came up", ran.note)
         self.assertIn("buffer overflow", ran.note)
+
+    def test_a_boot_that_hung_names_the_last_console_lines(self):
+        """A CI log keeps no console: the verdict says where the kernel stopped."""
+        self.boot("series", "a", "[    1.0] smpboot: x\n[    2.0] last words\n", "",
+                  {"state": "done", "started": False, "how": "killed after the 300 s timeout"})
+        _, verdicts = report.summary(self.res)
+        ran = [v for v in verdicts if v.test == "a: the guest ran"][0]
+        self.assertEqual(ran.result, "fail")
+        self.assertIn("the console ends: [    1.0] smpboot: x | [    2.0] last words", ran.note)
 
     def test_a_runner_that_died_mid_boot_fails(self):
         self.boot("series", "a", "wb: guest up\n", "", {"state": "starting"})
@@ -523,6 +535,87 @@ class RunOneTest(unittest.TestCase):
         self.assertIn("intel: the guest ran", bad)
         self.assertIn("bochs: not installed", bad["intel: the guest ran"])
         self.assertIn("guest script completed", bad)
+
+
+class BootRetryTest(unittest.TestCase):
+    """The declared boot retry (config/flaky.toml [boot."never came up"]):
+    only a boot killed before the guest came up is run again, at most
+    tries - 1 times; the boot is then flaky, its earlier tries kept and
+    judged from their own records."""
+
+    def setUp(self):
+        self.res = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.res)
+        self.s = scenarios.parse_registry({"x": {"doc": "d", "lane": "qemu-x86", "script": "main"}},
+                                          scenarios.TOP)["x"]
+        self.calls = 0
+
+    def run_with(self, *tries):
+        """run_one with a stand-in lane: each call plays the next of tries,
+        (console text, how, started)."""
+        def lane(spec):
+            text, how, started = tries[self.calls]
+            self.calls += 1
+            (spec.res / "console.log").write_text(text)
+            return boot.Outcome(how, 1.0, started)
+        saved = boot.LANES["qemu-x86"]
+        boot.LANES["qemu-x86"] = lane
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                _, verdicts = scenarios.run_one(self.s, "series", self.res, quiet=True)
+        finally:
+            boot.LANES["qemu-x86"] = saved
+        return {v.test: v for v in verdicts}
+
+    HANG = ("[    1.0] smpboot: CPU 1\n[    2.0] last words\n", "killed after the 300 s timeout", False)
+    GOOD = ("wb: guest up\nwb: ok 1 - guest script completed\nwb: script done\n",
+            "stopped: the guest script finished", True)
+
+    def test_a_hang_before_guest_up_runs_again_and_is_flaky(self):
+        v = self.run_with(self.HANG, self.GOOD)
+        self.assertEqual(self.calls, 2)
+        ran = v["x: the guest ran"]
+        self.assertEqual(ran.result, "flaky", ran.note)
+        self.assertIn("came up on try 2: try 1 never came up (killed after the 300 s timeout)", ran.note)
+        self.assertIn("[    2.0] last words", ran.note)
+        self.assertEqual(v["guest script completed"].result, "pass")
+        self.assertTrue((self.res / "series/x/tries/1/console.log").exists())
+        self.assertEqual([d.name for d in (self.res / "series").iterdir()], ["x"], "a try left beside the boot")
+        # re-judged offline from the records: the same verdict
+        _, again = report.judge_boot(self.res / "series/x")
+        self.assertEqual({t.test: t.result for t in again}, {t.test: t.result for t in v.values()})
+
+    def test_hanging_every_try_fails(self):
+        v = self.run_with(self.HANG, self.HANG)
+        self.assertEqual(self.calls, 2)
+        self.assertEqual(v["x: the guest ran"].result, "fail")
+        self.assertIn("earlier: try 1 never came up", v["x: the guest ran"].note)
+
+    def test_other_failures_are_not_run_again(self):
+        for once in [("", "the emulator exited (1)", False),
+                     ("wb: guest up\n", "killed after the 300 s timeout", True)]:
+            self.calls = 0
+            v = self.run_with(once, self.GOOD)
+            self.assertEqual(self.calls, 1, once)
+            self.assertTrue(any(x.result == "fail" for x in v.values()), once)
+
+    def test_a_splat_in_a_hung_try_fails(self):
+        splat = ("[    1.0] BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+                 "[    1.0] RIP: 0010:foo+0x1/0x2\n", "killed after the 300 s timeout", False)
+        v = self.run_with(splat, self.GOOD)
+        self.assertEqual(v["x: try 1"].result, "fail")
+        self.assertIn("a splat in a try that never came up", v["x: try 1"].note)
+
+    def test_a_kept_try_without_a_declaration_fails(self):
+        self.run_with(self.HANG, self.GOOD)
+        d = self.res / "series/x"
+        meta = json.loads((d / "meta.json").read_text())
+        meta["boot_retry"] = None
+        (d / "meta.json").write_text(json.dumps(meta))
+        _, verdicts = report.judge_boot(d)
+        bad = [v for v in verdicts if v.result == "fail"]
+        self.assertEqual([v.test for v in bad], ["x: the guest ran"])
+        self.assertIn("no boot retry is declared", bad[0].note)
 
 
 class BenchStatsTest(unittest.TestCase):
