@@ -140,9 +140,10 @@ hostcaps-experiment: build guest
 # scenario on each; the base's selftest results become the expectations
 # (expect/selftests-arm64-base.txt) the series' are judged against.
 # SERIES=6.12 (make arm64-6.12): 6.12-base and 6.12-series for arm64
-# (build/out/6.12-*-arm64/, no selftests), arm64-vhe, arm64-nvhe and
-# arm64-stress on each, the two kernels side by side; not in make check-6.12
-# (its cold time: README, "Linux 6.12").
+# (build/out/6.12-*-arm64/), the base's arm64-selftests first (its results:
+# expect/selftests-arm64-6.12-base.txt), then arm64-vhe, arm64-nvhe and
+# arm64-stress on each kernel side by side and the series' arm64-selftests;
+# not in make check-6.12 (its cold time: README, "Linux 6.12").
 ARM64_BOOTS = arm64-vhe arm64-nvhe arm64-stress arm64-selftests
 ARM64_BOOTS_612 = arm64-vhe arm64-nvhe arm64-stress
 arm64: apply guest
@@ -153,10 +154,12 @@ ifeq ($(SERIES),6.1)
 	python3 scripts/report.py selftests-expect build/results/base/arm64-selftests/tap.txt > expect/selftests-arm64-base.txt
 	python3 scripts/scenarios.py run series $(ARM64_BOOTS)
 else
-	scripts/build.sh $(KPFX)base --arch arm64 --no-selftests
-	scripts/build.sh $(KPFX)series --arch arm64 --no-selftests
+	scripts/build.sh $(KPFX)base --arch arm64
+	scripts/build.sh $(KPFX)series --arch arm64
+	python3 scripts/scenarios.py run $(KPFX)base arm64-selftests || true
+	python3 scripts/report.py selftests-expect build/results/$(KPFX)base/arm64-selftests/tap.txt > expect/selftests-arm64-6.12-base.txt
 	python3 scripts/scenarios.py run $(KPFX)base $(ARM64_BOOTS_612) & b=$$!; \
-	python3 scripts/scenarios.py run $(KPFX)series $(ARM64_BOOTS_612); s=$$?; wait $$b && [ $$s = 0 ]
+	python3 scripts/scenarios.py run $(KPFX)series $(ARM64_BOOTS_612) arm64-selftests; s=$$?; wait $$b && [ $$s = 0 ]
 endif
 
 arm64-6.12:

@@ -225,12 +225,14 @@ class RegistryTest(unittest.TestCase):
         self.assertEqual((od.lane, od.script, od.check), ("bochs", "vendor", ()))
         self.assertTrue({"wb.virt_at_load=0", "kvm.enable_virt_at_load=0"} <= set(od.append.split()))
         self.assertNotIn("virt_at_load", reg["intel"].append)       # 6.1: no such parameter
-        for name in ("arm64-vhe", "arm64-nvhe", "arm64-stress"):
+        for name in ("arm64-vhe", "arm64-nvhe", "arm64-stress", "arm64-selftests"):
             s = reg[name]
             self.assertEqual(s.kernels, scenarios.KERNELS, name)
             self.assertEqual(s.check, ("series",), name)
             self.assertIn("make arm64 SERIES=6.12", s.also)
-        self.assertEqual(reg["arm64-selftests"].kernels, ("base", "series"))
+        # the 6.12 series' aarch64 selftests judged against the 6.12 base's
+        self.assertEqual(reg["arm64-selftests"].expect("6.12-series").selftests,
+                         "expect/selftests-arm64-6.12-base.txt")
         self.assertEqual(boot.kernel_out("qemu-arm64", "6.12-series"), TOP / "build/out/6.12-series-arm64")
         self.assertEqual(boot.kernel_out("bochs", "6.12-base"), TOP / "build/out/6.12-base")
         six12 = {(i["kernel"], i["boot"]) for i in

@@ -4,7 +4,8 @@
 # declared flaky (config/flaky.toml, which scripts/scenarios.py passes as
 # wb.retry=NAME:TRIES,...) is run again after a failure.  wb.selftests=all runs
 # every one that built (kselftest-list.txt); wb.selftests=LIST those in
-# config/selftests-LIST.txt (default: check).  One TAP line "selftest NAME"
+# config/selftests-LIST.txt (default: check; on a 6.12 kernel
+# config/selftests-LIST-6.12.txt where it exists).  One TAP line "selftest NAME"
 # each; their output is kept in the results directory.
 . "$WB_TOP/guest/lib.sh"
 
@@ -16,6 +17,9 @@ if [ "${WB_SELFTESTS:-check}" = all ]; then
 	tests=$(sed -n 's/^kvm://p' "$st/kselftest-list.txt")
 else
 	list=$WB_TOP/config/selftests-${WB_SELFTESTS:-check}.txt
+	# a 6.12 kernel takes the list's 6.12 form where there is one
+	# (selftests-LIST-6.12.txt: the tests 6.12 has, under their 6.12 names)
+	case $WB_KERNEL in 6.12-*) [ ! -f "${list%.txt}-6.12.txt" ] || list=${list%.txt}-6.12.txt ;; esac
 	tests=$(sed -e 's/#.*//' "$list" | awk 'NF {print $1}')
 	while read -r t args; do
 		[ -n "$args" ] || continue
