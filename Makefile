@@ -92,13 +92,13 @@ demo-base: guest
 # judges the series against (run after changing config/selftests-check.txt).
 selftests-expect: build-base guest
 	python3 scripts/scenarios.py run base selftests intel-selftests || true
-	python3 scripts/report.py selftests-expect build/results/base/selftests/tap.txt > expect/selftests-base.txt
-	python3 scripts/report.py selftests-expect build/results/base/intel-selftests/tap.txt > expect/selftests-bochs-base.txt
+	python3 scripts/report.py selftests-expect build/results/base/selftests > expect/selftests-base.txt
+	python3 scripts/report.py selftests-expect build/results/base/intel-selftests > expect/selftests-bochs-base.txt
 
 # Every selftest that builds, on both kernels (longer than make check).
 selftests-all: build guest
 	python3 scripts/scenarios.py run base selftests-all || true
-	python3 scripts/report.py selftests-expect build/results/base/selftests-all/tap.txt > expect/selftests-base-all.txt
+	python3 scripts/report.py selftests-expect build/results/base/selftests-all > expect/selftests-base-all.txt
 	python3 scripts/scenarios.py run series selftests-all
 
 # The KVM selftests under Bochs (VMX) on the series, judged against the
@@ -151,13 +151,13 @@ ifeq ($(SERIES),6.1)
 	scripts/build.sh base --arch arm64
 	scripts/build.sh series --arch arm64
 	python3 scripts/scenarios.py run base $(ARM64_BOOTS) || true
-	python3 scripts/report.py selftests-expect build/results/base/arm64-selftests/tap.txt > expect/selftests-arm64-base.txt
+	python3 scripts/report.py selftests-expect build/results/base/arm64-selftests > expect/selftests-arm64-base.txt
 	python3 scripts/scenarios.py run series $(ARM64_BOOTS)
 else
 	scripts/build.sh $(KPFX)base --arch arm64
 	scripts/build.sh $(KPFX)series --arch arm64
 	python3 scripts/scenarios.py run $(KPFX)base arm64-selftests || true
-	python3 scripts/report.py selftests-expect build/results/$(KPFX)base/arm64-selftests/tap.txt > expect/selftests-arm64-6.12-base.txt
+	python3 scripts/report.py selftests-expect build/results/$(KPFX)base/arm64-selftests > expect/selftests-arm64-6.12-base.txt
 	python3 scripts/scenarios.py run $(KPFX)base $(ARM64_BOOTS_612) & b=$$!; \
 	python3 scripts/scenarios.py run $(KPFX)series $(ARM64_BOOTS_612) arm64-selftests; s=$$?; wait $$b && [ $$s = 0 ]
 endif

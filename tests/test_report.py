@@ -518,6 +518,31 @@ not ok 5 - selftest xapic_state_test
 """
 
 
+class SelftestsExpectTest(unittest.TestCase):
+    """report.py selftests-expect BOOTDIR: the base's selftest results from
+    the boot's records, the console alone where a lane writes no tap.txt
+    (Bochs, arm64)."""
+
+    def test_from_the_console_alone(self):
+        with tempfile.TemporaryDirectory() as d:
+            (Path(d) / "console.log").write_text(
+                "[    1.0] boot\nwb: ok 1 - selftest a\nwb: not ok 2 - selftest b\n"
+                "wb: ok 3 - selftest c # SKIP did not build\nwb: ok 4 - guest script completed\n")
+            rc, out = run_main("selftests-expect", d)
+            self.assertEqual(rc, 0)
+            self.assertEqual(out.splitlines()[2:], ["a pass", "b fail", "c skip"])
+            # the tap.txt path of a qemu-x86 boot still reads the same boot
+            rc, again = run_main("selftests-expect", str(Path(d) / "tap.txt"))
+            self.assertEqual(again.splitlines()[2:], out.splitlines()[2:])
+
+    def test_no_selftest_results_fails(self):
+        with tempfile.TemporaryDirectory() as d:
+            (Path(d) / "console.log").write_text("wb: ok 1 - guest script completed\n")
+            with contextlib.redirect_stderr(io.StringIO()):
+                rc, _ = run_main("selftests-expect", d)
+            self.assertEqual(rc, 1)
+
+
 class BootAndSummaryTest(unittest.TestCase):
     """A results tree built in a temporary directory from tests/data."""
 
