@@ -174,7 +174,7 @@ class QemuX86CommandLineTest(LaneTest):
         self.assertEqual(append[:3], ["console=ttyS0,115200", "earlyprintk=serial,ttyS0,115200", "root=root"])
         for word in ["rootfstype=9p", "ro", "init=/wb-test-top/guest/init.sh",
                      "wb.script=/wb-test-top/guest/boots/headline.sh", "wb.kernel=series", "wb.top=/wb-test-top",
-                     f"wb.out={self.out}", *boot.CONSOLE_ARGS.split()]:
+                     f"wb.out={self.out}", "no_timer_check", *boot.CONSOLE_ARGS.split()]:
             self.assertIn(word, append)
         self.assertEqual(append[-2:], ["maxcpus=1", "wb.retry=x:3"])
         self.assertIn("panic=-1", append)
