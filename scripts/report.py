@@ -592,10 +592,10 @@ def judge_tries(boot, bootdir, ran, declared):
             out.append(Verdict(f"{boot}: try {t.name}", "fail",
                                f"a splat in a try that never came up: {sp.first}"))
         notes.append(f"try {t.name} never came up ({st.get('how')}){console_tail(t)}")
-    if not declared:
+    if not declared or len(tries) >= declared.get("tries", 1):
         out.append(Verdict(f"{boot}: the guest ran", "fail",
-                           "run again after a hang, and no boot retry is declared (config/flaky.toml): "
-                           + "; ".join(notes)))
+                           f"run again after a hang {len(tries)} time(s), more than declared "
+                           f"(config/flaky.toml [boot.\"never came up\"]): " + "; ".join(notes)))
     elif ran and ran.result == "pass":
         out.append(Verdict(ran.test, "flaky", f"came up on try {len(tries) + 1}: " + "; ".join(notes)
                            + f" (declared: {declared.get('why', '')})"))
