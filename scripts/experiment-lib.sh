@@ -116,6 +116,14 @@ plan_write() {
 	rm -f "$RES/plan.items"
 	echo "plan: $(grep -c '"boot"' "$RES/plan.json") items (${RES#$top/}/plan.json)"
 }
+# guest_tools [plan]: the guest programs every boot runs (make -C guest:
+# kvmtest, fuzz, ...), built as the judged step checks/guest-tools as make
+# check builds them, so that a script run directly on a fresh clone never
+# boots without them; "plan" adds the step to the plan.
+guest_tools() {
+	if [ "${1:-}" = plan ]; then plan checks guest-tools guest-tools; return 0; fi
+	stage guest-tools make -s -C "$top/guest"
+}
 stage() { # name cmd...: as scripts/check.sh's stages
 	local name=$1 d=$RES/checks/$1 t=$(date +%s) rc; shift
 	mkdir -p "$d"
