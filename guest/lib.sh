@@ -95,6 +95,20 @@ expect_refused() {
 
 # Start a VM that stays open (kvmtest hold), pinned to CPU $1, for $2 seconds
 # at most (900); sets HOLD_PID
+# online_in_reboot_window CPU [FILE]: in the background, online CPU as soon
+# as KVM's reboot notifier has run (its test-only line "reboot notifier
+# done" in /dev/kmsg; the notifier then waits wb_reboot_delay_ms, user
+# space still running), saying so on the console; the write's exit status
+# goes to FILE when given.
+online_in_reboot_window() {
+	(
+		grep -q -m1 "test-only: reboot notifier done" /dev/kmsg || exit
+		echo "wb: onlining CPU $1 inside KVM's reboot notifier window" > /dev/kmsg
+		if echo 1 > /sys/devices/system/cpu/cpu$1/online; then r=0; else r=$?; fi
+		echo "wb: CPU $1 online: exit $r" > /dev/kmsg
+		[ -z "${2:-}" ] || echo "$r" > "$2"
+	) > /dev/null 2>&1 &
+}
 hold_vm() {
 	rm -f /tmp/stop-hold
 	"$KVMTEST" hold --cpu "$1" --until-file /tmp/stop-hold --max-seconds "${2:-900}" > /tmp/hold.out 2>&1 &

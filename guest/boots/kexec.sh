@@ -29,13 +29,7 @@ if [ "${WB_KEXEC_STAGE:-1}" = 1 ]; then
 		# sleep missed it: under KASAN "kexec -e" took 6 s to get there.
 		# What the write returned goes to the results, for stage 2.
 		rm -f "$WB_RESULTS/kexec-online"
-		(
-			grep -q -m1 "test-only: reboot notifier done" /dev/kmsg || exit
-			echo "wb: onlining CPU 3 inside KVM's reboot notifier window" > /dev/kmsg
-			if echo 1 > /sys/devices/system/cpu/cpu3/online; then r=0; else r=$?; fi
-			echo "wb: CPU 3 online: exit $r" > /dev/kmsg
-			echo "$r" > "$WB_RESULTS/kexec-online"
-		) > /dev/null 2>&1 &
+		online_in_reboot_window 3 "$WB_RESULTS/kexec-online"
 		echo "kexec -e with a VM running on CPU 0; CPU 3 onlined when the reboot notifier is done"
 	else
 		echo "kexec -e with a VM running on CPU 0"

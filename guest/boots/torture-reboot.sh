@@ -30,12 +30,7 @@ check "a VM is held open on CPU 0" hold_vm 0
 check "CPU $last goes offline" set_online $last 0
 # CPU $last comes online inside the notifier's window; the console line is
 # the registry's proof that it was tried there
-(
-	grep -q -m1 "test-only: reboot notifier done" /dev/kmsg || exit
-	echo "wb: onlining CPU $last inside KVM's reboot notifier window" > /dev/kmsg
-	if echo 1 > /sys/devices/system/cpu/cpu$last/online; then r=0; else r=$?; fi
-	echo "wb: CPU $last online: exit $r" > /dev/kmsg
-) > /dev/null 2>&1 &
+online_in_reboot_window $last
 # the load, with its output away from the console pipe of guest/init.sh
 for p in $(seq "$procs"); do
 	"$KVMTEST" churn --threads 1 --seconds 100000 --cpus "0-$((ncpus - 1))" > /tmp/churn$p.out 2>&1 &
