@@ -93,8 +93,6 @@ expect_refused() {
 	check "the refusal of CPU $cpu $what says why" eval "new_dmesg | grep -q -E '$why'"
 }
 
-# Start a VM that stays open (kvmtest hold), pinned to CPU $1, for $2 seconds
-# at most (900); sets HOLD_PID
 # online_in_reboot_window CPU [FILE]: in the background, online CPU as soon
 # as KVM's reboot notifier has run (its test-only line "reboot notifier
 # done" in /dev/kmsg; the notifier then waits wb_reboot_delay_ms, user
@@ -109,6 +107,8 @@ online_in_reboot_window() {
 		[ -z "${2:-}" ] || echo "$r" > "$2"
 	) > /dev/null 2>&1 &
 }
+# Start a VM that stays open (kvmtest hold), pinned to CPU $1, for $2 seconds
+# at most (900); sets HOLD_PID
 hold_vm() {
 	rm -f /tmp/stop-hold
 	"$KVMTEST" hold --cpu "$1" --until-file /tmp/stop-hold --max-seconds "${2:-900}" > /tmp/hold.out 2>&1 &

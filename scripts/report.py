@@ -593,8 +593,9 @@ def judge_tries(boot, bootdir, ran, declared):
                                f"a splat in a try that never came up: {sp.first}"))
         notes.append(f"try {t.name} never came up ({st.get('how')}){console_tail(t)}")
     if not declared or len(tries) >= declared.get("tries", 1):
+        why = "no boot retry is declared" if not declared else f"more than the {declared.get('tries', 1)} tries declared"
         out.append(Verdict(f"{boot}: the guest ran", "fail",
-                           f"run again after a hang {len(tries)} time(s), more than declared "
+                           f"run again after a hang {len(tries)} time(s), {why} "
                            f"(config/flaky.toml [boot.\"never came up\"]): " + "; ".join(notes)))
     elif ran and ran.result == "pass":
         out.append(Verdict(ran.test, "flaky", f"came up on try {len(tries) + 1}: " + "; ".join(notes)
